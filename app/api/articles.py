@@ -1,0 +1,328 @@
+"""Routes of /v1/articles: create, bulk, raw, list, fetch, replace, delete, similar."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+
+from app.api.deps import (
+    ArticlesDep,
+    FiltersDep,
+    Page,
+    PageSize,
+    Refresh,
+    RuntimeDep,
+    SearchDep,
+    WriteAuth,
+)
+from app.api.errors import error_list
+from app.api.schemas import (
+    ArticlePage,
+    ArticlePublic,
+    BulkItem,
+    BulkResponse,
+    Problem,
+    SearchHit,
+    SimilarResponse,
+    problem_responses,
+)
+from app.ingest.article import ArticleCreate
+from app.ingest.payloads import Item, PayloadError, parse_json_array, parse_ndjson, raw_article
+from app.services.articles import ItemResult, WriteResult
+from app.services.errors import InvalidInput, ServiceError
+
+router = APIRouter(prefix="/v1/articles", tags=["articles"])
+ArticleId = Annotated[int, Path(ge=1, le=2**62, description="the article's id")]
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    title = "Unsupported media type"
+
+
+def _write_response(result: WriteResult, response: Response, request: Request) -> ArticlePublic:
+    response.headers["Newsdesk-Result"] = result.status
+    response.status_code = status.HTTP_200_OK
+    if result.status == "created":
+        response.status_code = status.HTTP_201_CREATED
+        response.headers["Location"] = str(
+            request.url_for("get_article", article_id=result.article.id)
+        )
+    return ArticlePublic.of(result.article)
+
+
+def _item_problem(error: ValidationError | ValueError) -> Problem:
+    if isinstance(error, ValidationError):
+        errors = error_list(error)
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "item" for e in errors)
+        return Problem.model_validate(
+            {
+                "title": "Validation failed",
+                "status": 422,
+                "detail": f"invalid: {fields}",
+                "errors": errors,
+            }
+        )
+    return Problem(title="Validation failed", status=422, detail=str(error))
+
+
+def _bulk_response(results: list[ItemResult]) -> BulkResponse:
+    items: list[BulkItem] = []
+    for r in results:
+        if r.result is not None:
+            items.append(
+                BulkItem(index=r.index, status=r.result.status, id=r.result.article.id, error=None)
+            )
+        else:
+            assert r.error is not None
+            items.append(
+                BulkItem(index=r.index, status="error", id=None, error=_item_problem(r.error))
+            )
+    counts = {
+        s: sum(1 for i in items if i.status == s) for s in ("created", "updated", "unchanged")
+    }
+    return BulkResponse(
+        **counts, errors=sum(1 for i in items if i.status == "error"), results=items
+    )
+
+
+_WRITE_ERRORS = problem_responses(401, 422)
+
+_created: dict[int | str, dict[str, Any]] = {
+    201: {"description": "Created; `Location` names the new article", "model": ArticlePublic},
+    200: {
+        "description": "An article with this URL (or title and body) existed: returned, "
+        "updated if its content changed (`Newsdesk-Result` says which)",
+        "model": ArticlePublic,
+    },
+}
+
+
+@router.post(
+    "",
+    dependencies=[WriteAuth],
+    status_code=201,
+    responses={**_created, **_WRITE_ERRORS},
+    summary="Create an article (idempotent by URL, or by title and body)",
+)
+def create_article(
+    article: ArticleCreate,
+    service: ArticlesDep,
+    request: Request,
+    response: Response,
+    refresh: Refresh = None,
+) -> ArticlePublic:
+    result = service.upsert(article, wait=refresh == "wait")
+    return _write_response(result, response, request)
+
+
+_BULK_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "maxItems": 10_000,
+                    "items": {"$ref": "#/components/schemas/ArticleCreate"},
+                },
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "one ArticleCreate JSON per line"},
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/bulk",
+    dependencies=[WriteAuth],
+    openapi_extra=_BULK_BODY,
+    responses=problem_responses(400, 401, 415, 422),
+    summary="Create or update up to 10,000 articles (JSON array or NDJSON)",
+)
+async def bulk_articles(
+    request: Request, service: ArticlesDep, runtime: RuntimeDep, refresh: Refresh = None
+) -> BulkResponse:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    data = await request.body()
+    limit = runtime.settings.bulk_max_items
+    try:
+        if content_type in ("application/x-ndjson", "application/jsonl", "application/ndjson"):
+            items = parse_ndjson(data, max_items=limit)
+        elif content_type in ("application/json", ""):
+            items = parse_json_array(data, max_items=limit)
+        else:
+            raise UnsupportedMediaType(
+                "send application/json (an array) or application/x-ndjson (one article per line)"
+            )
+    except PayloadError as exc:
+        raise InvalidInput(str(exc)) from None
+    results = await run_in_threadpool(service.upsert_many, items, wait=refresh == "wait")
+    return _bulk_response(results)
+
+
+_RAW_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/plain": {
+                "schema": {"type": "string"},
+                "example": "date 2023-09 Photo : YONHAP News\n\nLe dirigeant nord-coréen…",
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/raw",
+    dependencies=[WriteAuth],
+    openapi_extra=_RAW_BODY,
+    responses={
+        **_created,
+        207: {"description": "multipart: one result per file", "model": BulkResponse},
+        **problem_responses(400, 401, 415, 422),
+    },
+    summary="Ingest raw text: one article as text/plain, or several .txt files as multipart",
+)
+async def raw_articles(
+    request: Request,
+    response: Response,
+    service: ArticlesDep,
+    language: Annotated[str | None, Query(description="ISO 639-1; detected if absent")] = None,
+    source: Annotated[str | None, Query(max_length=300)] = None,
+    url: Annotated[str | None, Query(max_length=4096, description="text/plain only")] = None,
+    published_at: Annotated[
+        str | None, Query(max_length=64, description="used when the text has no date header")
+    ] = None,
+    require_date: Annotated[bool, Query(description="refuse texts without any date")] = False,
+    refresh: Refresh = None,
+) -> Any:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    options = {
+        "language": language,
+        "source": source,
+        "published_at": published_at,
+        "require_date": require_date,
+    }
+    wait = refresh == "wait"
+    if content_type == "text/plain":
+        item = raw_article(await request.body(), url=url, **options)  # type: ignore[arg-type]
+        if not isinstance(item, ArticleCreate):
+            problem = _item_problem(item)
+            raise InvalidInput(
+                problem.detail or "invalid raw text",
+                errors=[e.model_dump() for e in problem.errors or []] or None,
+            )
+        result = await run_in_threadpool(service.upsert, item, wait=wait)
+        return _write_response(result, response, request)
+    if content_type == "multipart/form-data":
+        form = await request.form()
+        items: list[Item] = []
+        for _name, value in form.multi_items():
+            if isinstance(value, str):
+                continue
+            items.append(raw_article(await value.read(), **options))  # type: ignore[arg-type]
+        await form.close()
+        if not items:
+            raise InvalidInput("the form holds no files; attach .txt files")
+        results = await run_in_threadpool(service.upsert_many, items, wait=wait)
+        response.status_code = 207
+        return _bulk_response(results)
+    raise UnsupportedMediaType("send text/plain (one article) or multipart/form-data (.txt files)")
+
+
+@router.get(
+    "",
+    summary="List articles by date, with filters and paging",
+    responses=problem_responses(400, 422),
+)
+def list_articles(
+    service: ArticlesDep,
+    filters: FiltersDep,
+    sort: Annotated[Literal["newest", "oldest"], Query()] = "newest",
+    page: Page = 1,
+    page_size: PageSize = 10,
+) -> ArticlePage:
+    total, items = service.list(
+        filters=filters, newest_first=sort == "newest", page=page, page_size=page_size
+    )
+    return ArticlePage(
+        total=total, page=page, page_size=page_size, items=[ArticlePublic.of(a) for a in items]
+    )
+
+
+@router.get(
+    "/{article_id}",
+    name="get_article",
+    responses=problem_responses(404, 422),
+    summary="Fetch an article by id",
+)
+def get_article(article_id: ArticleId, service: ArticlesDep) -> ArticlePublic:
+    return ArticlePublic.of(service.get(article_id))
+
+
+@router.put(
+    "/{article_id}",
+    dependencies=[WriteAuth],
+    responses=problem_responses(401, 404, 409, 422),
+    summary="Replace an article",
+)
+def replace_article(
+    article_id: ArticleId, article: ArticleCreate, service: ArticlesDep, refresh: Refresh = None
+) -> ArticlePublic:
+    return ArticlePublic.of(service.replace(article_id, article, wait=refresh == "wait"))
+
+
+@router.delete(
+    "/{article_id}",
+    dependencies=[WriteAuth],
+    status_code=204,
+    responses=problem_responses(401, 404, 422),
+    summary="Delete an article",
+)
+def delete_article(
+    article_id: ArticleId, service: ArticlesDep, refresh: Refresh = None
+) -> Response:
+    service.delete(article_id, wait=refresh == "wait")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{article_id}/similar", responses=problem_responses(404, 422), summary="Articles like this one"
+)
+def similar_articles(
+    article_id: ArticleId,
+    search: SearchDep,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> SimilarResponse:
+    hits = search.similar(article_id, limit=limit)
+    return SimilarResponse(
+        id=article_id,
+        hits=[
+            SearchHit(
+                id=h.article.id or 0,
+                title=h.article.title,
+                snippet=h.snippet,
+                published_at=h.article.published_at,
+                language=h.article.language,
+                source=h.article.source,
+                url=h.article.url,
+                score=h.score,
+            )
+            for h in hits
+        ],
+    )

@@ -1,0 +1,36 @@
+"""GET /health: is the store reachable, is the index open, how much work is pending."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+
+from app.api.deps import RuntimeDep
+from app.api.schemas import HealthResponse, IndexHealth, StoreHealth
+from app.store import articles as store
+
+router = APIRouter(tags=["health"])
+log = logging.getLogger("newsdesk.health")
+
+
+@router.get("/health", summary="Health of the store and the index")
+def health(runtime: RuntimeDep) -> HealthResponse:
+    articles = pending = documents = None
+    try:
+        with runtime.db.reading() as session:
+            articles = store.count_articles(session=session)
+            pending = store.count_pending(session=session)
+    except Exception:
+        log.exception("store health check failed")
+    try:
+        documents = int(runtime.searchers.get().doc_count())
+    except Exception:
+        log.exception("index health check failed")
+    index_ok = documents is not None and runtime.writer.alive and runtime.writer.last_error is None
+    ok = articles is not None and index_ok
+    return HealthResponse(
+        status="ok" if ok else "degraded",
+        store=StoreHealth(ok=articles is not None, articles=articles),
+        index=IndexHealth(ok=index_ok, documents=documents, pending=pending),
+    )

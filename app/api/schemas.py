@@ -1,0 +1,190 @@
+"""Response shapes of the API, and the problem+json error shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.store.models import Article
+
+_ARTICLE_EXAMPLE: dict[str, Any] = {
+    "id": 1,
+    "url": None,
+    "title": "Le dirigeant nord-coréen se rendra bientôt en Russie pour discuter de la vente "
+    "d’armes à Moscou avec Vladimir Poutine.",
+    "body": "Le dirigeant nord-coréen se rendra bientôt en Russie…",
+    "published_at": "2023-09",
+    "published_precision": "month",
+    "language": "fr",
+    "source": "KBS World",
+    "author": None,
+    "section": None,
+    "photo_credit": "YONHAP News",
+    "tags": [],
+    "created_at": "2026-11-27T10:00:00Z",
+    "updated_at": "2026-11-27T10:00:00Z",
+}
+
+
+class ArticlePublic(BaseModel):
+    """An article as the API returns it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ARTICLE_EXAMPLE]})
+
+    id: int
+    url: str | None
+    title: str
+    body: str
+    published_at: str | None
+    published_precision: Literal["year", "month", "day", "datetime"] | None
+    language: str
+    source: str | None
+    author: str | None
+    section: str | None
+    photo_credit: str | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, article: Article) -> ArticlePublic:
+        """The public view of a stored article."""
+        return cls.model_validate(article, from_attributes=True)
+
+
+class ArticlePage(BaseModel):
+    """A page of articles."""
+
+    total: int
+    page: int
+    page_size: int
+    items: list[ArticlePublic]
+
+
+class ProblemError(BaseModel):
+    """One invalid field of a request."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "about:blank",
+                    "title": "Not found",
+                    "status": 404,
+                    "detail": "no article has id 42",
+                }
+            ]
+        },
+    )
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[ProblemError] | None = None
+
+
+class BulkItem(BaseModel):
+    """The outcome of one item of a bulk request."""
+
+    index: int
+    status: Literal["created", "updated", "unchanged", "error"]
+    id: int | None
+    error: Problem | None
+
+
+class BulkResponse(BaseModel):
+    """Counts and per-item results of a bulk request, in request order."""
+
+    created: int
+    updated: int
+    unchanged: int
+    errors: int
+    results: list[BulkItem]
+
+
+class SearchHit(BaseModel):
+    """One search hit; `snippet` is HTML with matches in `<mark>`."""
+
+    id: int
+    title: str
+    snippet: str
+    published_at: str | None
+    language: str
+    source: str | None
+    url: str | None
+    score: float | None
+
+
+class SearchResponse(BaseModel):
+    """A page of search results with facets over every match."""
+
+    query: str
+    total: int
+    page: int
+    page_size: int
+    took_ms: float
+    timed_out: bool = False
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]] = Field(
+        description="counts of all matching articles by language, source and month"
+    )
+    did_you_mean: str | None
+
+
+class SimilarResponse(BaseModel):
+    """Articles like a given one."""
+
+    id: int
+    hits: list[SearchHit]
+
+
+class StoreHealth(BaseModel):
+    ok: bool
+    articles: int | None
+
+
+class IndexHealth(BaseModel):
+    ok: bool
+    documents: int | None
+    pending: int | None
+
+
+class HealthResponse(BaseModel):
+    """Whether the store and the index answer, and how far behind the index is."""
+
+    status: Literal["ok", "degraded"]
+    store: StoreHealth
+    index: IndexHealth
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declarations of the problem+json responses an operation can return."""
+    titles = {
+        400: "Invalid query or parameters",
+        401: "Missing or wrong API key",
+        404: "Not found",
+        409: "Conflict with another article",
+        413: "Request body too large",
+        415: "Unsupported content type",
+        422: "Validation failed",
+    }
+    return {
+        status: {
+            "description": titles.get(status, "Error"),
+            "model": Problem,
+            "content": {"application/problem+json": {}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,60 @@
+"""GET /v1/search: full-text search."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import FiltersDep, Page, PageSize, SearchDep
+from app.api.schemas import SearchHit, SearchResponse, problem_responses
+from app.services.search import SearchRequest
+
+router = APIRouter(prefix="/v1", tags=["search"])
+
+_Q_HELP = (
+    'Terms are ANDed. `"exact phrase"` (or « … »), `OR`, `NOT`/`-term`, `prefix*` (2+ letters), '
+    "`title:`/`body:`/`source:`, `term~`/`term~2` fuzzy. Accent-insensitive and stemmed: "
+    "`coree` finds Corée."
+)
+
+
+@router.get(
+    "/search",
+    responses=problem_responses(400, 422),
+    summary="Full-text search with filters, facets and snippets",
+)
+def search(
+    service: SearchDep,
+    filters: FiltersDep,
+    q: Annotated[str, Query(min_length=1, description=_Q_HELP)],
+    sort: Annotated[Literal["relevance", "newest", "oldest"], Query()] = "relevance",
+    page: Page = 1,
+    page_size: PageSize = 10,
+) -> SearchResponse:
+    result = service.search(
+        SearchRequest(q=q, filters=filters, sort=sort, page=page, page_size=page_size)
+    )
+    return SearchResponse(
+        query=q,
+        total=result.total,
+        page=page,
+        page_size=page_size,
+        took_ms=result.took_ms,
+        timed_out=result.timed_out,
+        hits=[
+            SearchHit(
+                id=h.article.id or 0,
+                title=h.article.title,
+                snippet=h.snippet,
+                published_at=h.article.published_at,
+                language=h.article.language,
+                source=h.article.source,
+                url=h.article.url,
+                score=h.score,
+            )
+            for h in result.hits
+        ],
+        facets=result.facets,
+        did_you_mean=result.did_you_mean,
+    )

@@ -1,0 +1,1 @@
+"""Turning JSON, NDJSON and raw text into one validated article shape."""

@@ -1,0 +1,146 @@
+"""The article as clients send it (`ArticleCreate`) and as the store takes it (`Prepared…`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.ingest.clean import clean_text, content_hash, headline_from_body, normalise_url
+from app.ingest.dates import parse_partial_date
+from app.ingest.language import detect_language
+
+MAX_TITLE = 1000
+MAX_BODY = 1024 * 1024
+MAX_META = 300
+UNDETERMINED = "und"  # ISO 639-2 "undetermined", when detection finds nothing
+
+
+def _line(value: str) -> str:
+    value = clean_text(value, multiline=False)
+    if not value:
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
+def _text(value: str) -> str:
+    value = clean_text(value, multiline=True)
+    if not value:
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
+def _url(value: str) -> str:
+    return normalise_url(value.strip())
+
+
+def _date(value: str) -> str:
+    return parse_partial_date(value).text
+
+
+def _language(value: str) -> str:
+    value = value.strip().lower()
+    if not re.fullmatch(r"[a-z]{2}", value):
+        raise ValueError("must be a two-letter ISO 639-1 code such as 'fr'")
+    return value
+
+
+Line = Annotated[str, AfterValidator(_line)]
+Meta = Annotated[str, Field(max_length=MAX_META), AfterValidator(_line)]
+
+
+class ArticleCreate(BaseModel):
+    """An article as a client sends it; the server sets `id`, `created_at` and `updated_at`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://example.org/2023/09/kim-russie",
+                    "title": "Kim Jong-un se rendra bientôt en Russie",
+                    "body": "Le dirigeant nord-coréen se rendra bientôt en Russie…",
+                    "published_at": "2023-09",
+                    "language": "fr",
+                    "source": "KBS World",
+                    "photo_credit": "YONHAP News",
+                    "tags": ["Corée du Nord", "Russie"],
+                }
+            ]
+        },
+    )
+
+    url: Annotated[str, Field(max_length=4096), AfterValidator(_url)] | None = None
+    title: Annotated[str, Field(max_length=MAX_TITLE), AfterValidator(_line)] | None = None
+    body: Annotated[str, Field(max_length=MAX_BODY), AfterValidator(_text)]
+    published_at: Annotated[str, Field(max_length=64), AfterValidator(_date)] | None = None
+    language: Annotated[str, AfterValidator(_language)] | None = None
+    source: Meta | None = None
+    author: Meta | None = None
+    section: Meta | None = None
+    photo_credit: Meta | None = None
+    tags: list[Annotated[str, Field(max_length=100), AfterValidator(_line)]] = Field(
+        default_factory=list, max_length=100
+    )
+
+
+@dataclass(frozen=True)
+class PreparedArticle:
+    """A validated article with everything the store needs: key, date span, language."""
+
+    idem_key: str
+    url: str | None
+    title: str
+    body: str
+    published_at: str | None
+    published_precision: str | None
+    published_start: datetime | None
+    published_end: datetime | None
+    language: str
+    source: str | None
+    author: str | None
+    section: str | None
+    photo_credit: str | None
+    tags: list[str]
+
+    def content(self) -> dict[str, object]:
+        """The fields a client controls, to tell `updated` from `unchanged`."""
+        return {
+            "url": self.url,
+            "title": self.title,
+            "body": self.body,
+            "published_at": self.published_at,
+            "language": self.language,
+            "source": self.source,
+            "author": self.author,
+            "section": self.section,
+            "photo_credit": self.photo_credit,
+            "tags": list(self.tags),
+        }
+
+
+def prepare(article: ArticleCreate) -> PreparedArticle:
+    """Derive the title, the date span, the language and the idempotency key."""
+    title = article.title or headline_from_body(article.body)
+    date = parse_partial_date(article.published_at) if article.published_at else None
+    language = article.language or detect_language(f"{title}\n{article.body}") or UNDETERMINED
+    key = article.url or content_hash(title, article.body)
+    return PreparedArticle(
+        idem_key=key,
+        url=article.url,
+        title=title,
+        body=article.body,
+        published_at=date.text if date else None,
+        published_precision=date.precision if date else None,
+        published_start=date.start if date else None,
+        published_end=date.end if date else None,
+        language=language,
+        source=article.source,
+        author=article.author,
+        section=article.section,
+        photo_credit=article.photo_credit,
+        tags=list(article.tags),
+    )

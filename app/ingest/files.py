@@ -1,0 +1,64 @@
+"""Files and folders of articles for `newsdesk ingest`: .json, .jsonl/.ndjson and raw .txt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from app.ingest.article import ArticleCreate
+from app.ingest.payloads import Item, _item, raw_article
+
+SUFFIXES = {".json", ".jsonl", ".ndjson", ".txt"}
+_FIELDS = set(ArticleCreate.model_fields)
+
+
+def find_files(paths: list[Path]) -> list[Path]:
+    """The ingestible files under the given files and folders, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    return found
+
+
+def _lenient(obj: Any) -> Item:
+    # Files from elsewhere carry their own ids and licences; only the article's fields are kept.
+    if isinstance(obj, dict):
+        obj = {k: v for k, v in obj.items() if k in _FIELDS}
+    return _item(obj)
+
+
+def read_file(path: Path, **raw_options: Any) -> Iterator[tuple[str, Item]]:
+    """(location, item) pairs from one file; a bad record is an item, not an exception."""
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        yield str(path), raw_article(path.read_bytes(), **raw_options)
+    elif suffix in (".jsonl", ".ndjson"):
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield f"{path}:{number}", _lenient(orjson.loads(line))
+                except orjson.JSONDecodeError as exc:
+                    yield f"{path}:{number}", ValueError(f"not valid JSON: {exc}")
+    elif suffix == ".json":
+        try:
+            value = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            yield str(path), ValueError(f"not valid JSON: {exc}")
+            return
+        records = value if isinstance(value, list) else [value]
+        for number, record in enumerate(records):
+            yield f"{path}[{number}]", _lenient(record)
+    else:
+        yield str(path), ValueError(f"unsupported file type {suffix!r}")

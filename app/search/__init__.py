@@ -1,0 +1,1 @@
+"""The Whoosh index: schema, analysers, the single writer, searchers and query parsing."""

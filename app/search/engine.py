@@ -1,0 +1,197 @@
+"""Running queries: filters, sorting, paging, facets, the time limit, snippets and spelling."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from whoosh import highlight, query, sorting
+from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.searching import Searcher
+
+from app.search.schema import SUFFIXES, suffix_for
+
+SNIPPET_CHARS = 240
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrictions ANDed with the text query, built in code from validated API parameters."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    languages: tuple[str, ...] = ()
+    source_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One hit: the article id and its score."""
+
+    id: int
+    score: float | None
+
+
+@dataclass
+class SearchOutcome:
+    """A page of hits, the total, the facets over all matches, and whether time ran out."""
+
+    total: int
+    hits: list[Scored]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    timed_out: bool = False
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def filter_query(filters: SearchFilters) -> query.Query | None:
+    """The filter as a Whoosh query: date spans overlap, languages and sources match."""
+    parts: list[query.Query] = []
+    if filters.end is not None:
+        parts.append(query.DateRange("date_start", None, _naive(filters.end)))
+    if filters.start is not None:
+        parts.append(query.DateRange("date_end", _naive(filters.start), None))
+    if filters.languages:
+        parts.append(query.Or([query.Term("lang", lang) for lang in filters.languages]))
+    if filters.source_keys:
+        parts.append(query.Or([query.Term("source_key", key) for key in filters.source_keys]))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else query.And(parts)
+
+
+def suffixes_in_use(searcher: Searcher) -> tuple[str, ...]:
+    """The language field families that hold documents (all of them on an empty index)."""
+    languages = [term.decode("utf-8") for term in searcher.lexicon("lang")]
+    used = {suffix_for(lang) for lang in languages}
+    return tuple(s for s in SUFFIXES if s in used) or SUFFIXES
+
+
+_FACETS = {"language": "lang", "source": "source_name", "month": "month"}
+
+
+def run_search(
+    searcher: Searcher,
+    q: query.Query,
+    *,
+    filters: SearchFilters,
+    sort: str,
+    page: int,
+    page_size: int,
+    time_limit: float,
+    facets: bool = True,
+) -> SearchOutcome:
+    """Run `q` with filters, sorting and paging under a time limit; partial results on time-out."""
+    sortedby: sorting.FacetType | None = None
+    if sort == "newest":
+        sortedby = sorting.FieldFacet("ts_new", reverse=True)
+    elif sort == "oldest":
+        sortedby = sorting.FieldFacet("ts_old")
+    groupedby = (
+        {name: sorting.FieldFacet(fieldname) for name, fieldname in _FACETS.items()}
+        if facets
+        else None
+    )
+    flt = filter_query(filters)
+    if flt is not None:
+        q = query.And([q, flt])
+    collector = searcher.collector(
+        limit=page * page_size, sortedby=sortedby, groupedby=groupedby, maptype=sorting.Count
+    )
+    timed = TimeLimitCollector(collector, time_limit, use_alarm=False)
+    timed_out = False
+    try:
+        searcher.search_with_collector(q, timed)
+    except TimeLimit:
+        timed_out = True
+    finally:
+        if timed.timer is not None:
+            timed.timer.cancel()
+    results = timed.results()
+    start = (page - 1) * page_size
+    hits = [
+        Scored(
+            id=int(hit["id"]), score=round(float(hit.score), 4) if hit.score is not None else None
+        )
+        for hit in results[start : start + page_size]
+    ]
+    counts: dict[str, dict[str, int]] = {}
+    if facets:
+        for name in _FACETS:
+            groups = results.groups(name)
+            counts[name] = {
+                str(key): int(n)
+                for key, n in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))
+                if key not in (None, "", b"")
+            }
+        total = sum(counts["language"].values())
+    else:
+        total = results.scored_length() if timed_out else len(results)
+    if sort != "relevance":
+        hits = [Scored(id=h.id, score=None) for h in hits]
+    return SearchOutcome(total=total, hits=hits, facets=counts, timed_out=timed_out)
+
+
+class _MarkFormatter(highlight.HtmlFormatter):  # type: ignore[misc]
+    """`<mark>word</mark>`, everything else HTML-escaped."""
+
+    def format_token(self, text: str, token: object, replace: bool = False) -> str:
+        ttext = highlight.get_text(text, token, replace)
+        return f"<mark>{html.escape(ttext)}</mark>"
+
+
+def snippet(searcher: Searcher, q: query.Query, *, body: str, language: str) -> str:
+    """HTML-escaped extract with matched words in `<mark>`; the opening when none match."""
+    fieldname = f"body_{suffix_for(language)}"
+    # Query.existing_terms() stops at the first field it meets (its loop variable shadows its
+    # `fieldname` argument), so the leaves are walked here.
+    terms: set[str] = set()
+    reader = searcher.reader()
+    for leaf in q.leaves():
+        if leaf.field() != fieldname:
+            continue
+        for fname, text in leaf.expanded_terms(reader, phrases=True):
+            if fname == fieldname:
+                terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+    if terms:
+        analyzer = searcher.schema[fieldname].analyzer
+        fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
+        formatter = _MarkFormatter(between=" … ")
+        marked: str = highlight.highlight(body, terms, analyzer, fragmenter, formatter, top=2)
+        if marked:
+            return marked
+    return opening(body)
+
+
+def opening(body: str) -> str:
+    """The HTML-escaped start of a body, cut at a word."""
+    start = body[:SNIPPET_CHARS]
+    if len(body) > SNIPPET_CHARS:
+        start = start.rsplit(" ", 1)[0] + " …"
+    return html.escape(start)
+
+
+def similar(
+    searcher: Searcher, *, article_id: int, body: str, language: str, limit: int
+) -> list[Scored]:
+    """Articles whose key terms resemble this one's."""
+    docnum = searcher.document_number(id=article_id)
+    if docnum is None:
+        return []
+    results = searcher.more_like(
+        docnum, f"body_{suffix_for(language)}", text=body, top=limit, numterms=12
+    )
+    return [Scored(id=int(hit["id"]), score=round(float(hit.score), 4)) for hit in results]
+
+
+def spelling_suggestion(searcher: Searcher, word: str) -> str | None:
+    """A real word close to `word` from the index's dictionary, or None."""
+    lowered = word.lower()
+    reader = searcher.reader()
+    if reader.frequency("spell", lowered) > 0 or len(lowered) < 3:
+        return None
+    found: list[str] = searcher.suggest("spell", lowered, limit=1, maxdist=2, prefix=1)
+    return found[0] if found and found[0] != lowered else None

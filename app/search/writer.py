@@ -1,0 +1,109 @@
+"""The one index writer: a thread that drains the outbox into Whoosh in batches.
+
+Each batch is at-least-once: the index commits first, then the outbox rows go. A crash between
+the two replays the batch, and `update_document` on the unique id makes the replay harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from whoosh.index import FileIndex
+
+from app.search.schema import to_document
+from app.store import articles as store
+from app.store.db import Database
+
+log = logging.getLogger("newsdesk.indexer")
+
+
+class IndexWriterThread:
+    """Owns the Whoosh writer; `wake()` after a write, `wait_for()` to read one's own writes."""
+
+    def __init__(
+        self, *, db: Database, ix: FileIndex, batch_size: int, poll_seconds: float
+    ) -> None:
+        self._db = db
+        self._ix = ix
+        self._batch_size = batch_size
+        self._poll = poll_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._done = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="newsdesk-indexer", daemon=True)
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        """Start draining."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the batch under way and stop."""
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the thread runs."""
+        return self._thread.is_alive()
+
+    def wake(self) -> None:
+        """Tell the writer that the outbox has new rows."""
+        self._wake.set()
+
+    def wait_for(self, outbox_ids: list[int], timeout: float) -> bool:
+        """Block until these outbox rows are indexed (True) or the timeout passes (False)."""
+        deadline = time.monotonic() + timeout
+        self.wake()
+        while True:
+            with self._db.reading() as session:
+                if not store.outbox_contains(session=session, ids=outbox_ids):
+                    return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._done:
+                self._done.wait(min(remaining, self._poll))
+
+    def drain(self) -> int:
+        """Index one batch from the outbox; returns how many outbox rows it settled."""
+        with self._db.reading() as session:
+            rows = store.fetch_outbox(session=session, limit=self._batch_size)
+            if not rows:
+                return 0
+            article_ids = sorted({row.article_id for row in rows})
+            found = store.get_articles(session=session, ids=article_ids)
+            documents = [to_document(found[i]) for i in article_ids if i in found]
+        gone = [i for i in article_ids if i not in found]
+        writer = self._ix.writer(timeout=30.0)
+        try:
+            for document in documents:
+                writer.update_document(**document)
+            for article_id in gone:
+                writer.delete_by_term("id", article_id)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        with self._db.writing() as session:
+            store.remove_outbox(session=session, ids=[row.id for row in rows if row.id is not None])
+        with self._done:
+            self._done.notify_all()
+        return len(rows)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                settled = self.drain()
+                self.last_error = None
+            except Exception as exc:  # keep the thread alive; the rows stay in the outbox
+                log.exception("indexing batch failed; retrying")
+                self.last_error = type(exc).__name__
+                settled = 0
+                self._stopping.wait(1.0)
+            if settled == 0:
+                self._wake.wait(self._poll)
+                self._wake.clear()

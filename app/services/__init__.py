@@ -1,0 +1,1 @@
+"""Decisions: create, upsert, delete, list, search and hydrate. Routes call these."""

@@ -1,0 +1,184 @@
+"""Writing and reading articles: one code path per write, each with its outbox row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import ValidationError
+
+from app.ingest.article import ArticleCreate, PreparedArticle, prepare
+from app.ingest.dates import PartialDate
+from app.search.writer import IndexWriterThread
+from app.services.errors import Conflict, NotFound
+from app.store import articles as store
+from app.store.db import Database
+from app.store.models import Article
+
+Status = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one write did."""
+
+    status: Status
+    article: Article
+    outbox_id: int | None
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One item of a bulk request: a write, or the validation error that stopped it."""
+
+    index: int
+    result: WriteResult | None
+    error: ValidationError | ValueError | None
+
+
+def span_filters(
+    *,
+    start: PartialDate | None,
+    end: PartialDate | None,
+    languages: Sequence[str],
+    sources: Sequence[str],
+) -> store.ListFilters:
+    """Filters from validated parameters: `from` counts from its first instant, `to` to its last."""
+    return store.ListFilters(
+        start=start.start if start else None,
+        end=end.end if end else None,
+        languages=tuple(dict.fromkeys(lang.lower() for lang in languages)),
+        source_keys=tuple(dict.fromkeys(s.strip().casefold() for s in sources if s.strip())),
+    )
+
+
+class ArticleService:
+    """Creates, updates, deletes and reads articles; wakes the indexer after each write."""
+
+    def __init__(
+        self, *, db: Database, writer: IndexWriterThread | None, refresh_timeout: float
+    ) -> None:
+        self._db = db
+        self._writer = writer
+        self._refresh_timeout = refresh_timeout
+
+    def _settle(self, outbox_ids: list[int], *, wait: bool) -> None:
+        if self._writer is None:  # loading the store alone; the server's writer drains it later
+            return
+        self._writer.wake()
+        if wait and outbox_ids:
+            self._writer.wait_for(outbox_ids, self._refresh_timeout)
+
+    def _upsert_prepared(
+        self, prepared: Sequence[PreparedArticle | None]
+    ) -> list[WriteResult | None]:
+        results: list[WriteResult | None] = []
+        keys = [p.idem_key for p in prepared if p is not None]
+        with self._db.writing() as session:
+            existing = store.find_by_keys(session=session, keys=keys)
+            for item in prepared:
+                if item is None:
+                    results.append(None)
+                    continue
+                article = existing.get(item.idem_key)
+                if article is None:
+                    article, outbox_id = store.insert_article(session=session, prepared=item)
+                    existing[item.idem_key] = article
+                    results.append(WriteResult("created", article, outbox_id))
+                elif store.same_content(article, item):
+                    results.append(WriteResult("unchanged", article, None))
+                else:
+                    outbox_id = store.update_article(
+                        session=session, article=article, prepared=item
+                    )
+                    results.append(WriteResult("updated", article, outbox_id))
+        return results
+
+    def upsert(self, article: ArticleCreate, *, wait: bool = False) -> WriteResult:
+        """Create the article, or update/keep the one with the same idempotency key."""
+        result = self._upsert_prepared([prepare(article)])[0]
+        assert result is not None
+        self._settle([result.outbox_id] if result.outbox_id else [], wait=wait)
+        return result
+
+    def upsert_many(
+        self, items: Sequence[ArticleCreate | ValidationError | ValueError], *, wait: bool = False
+    ) -> list[ItemResult]:
+        """Upsert valid items in one transaction; invalid ones are reported, never block others."""
+        prepared: list[PreparedArticle | None] = []
+        errors: list[ValidationError | ValueError | None] = []
+        for item in items:
+            if isinstance(item, ArticleCreate):
+                try:
+                    prepared.append(prepare(item))
+                    errors.append(None)
+                except ValueError as exc:
+                    prepared.append(None)
+                    errors.append(exc)
+            else:
+                prepared.append(None)
+                errors.append(item)
+        written = self._upsert_prepared(prepared) if any(prepared) else [None] * len(prepared)
+        outbox_ids = [r.outbox_id for r in written if r is not None and r.outbox_id]
+        self._settle(outbox_ids, wait=wait)
+        return [ItemResult(i, written[i], errors[i]) for i in range(len(items))]
+
+    def replace(self, article_id: int, article: ArticleCreate, *, wait: bool = False) -> Article:
+        """Replace the content of an existing article."""
+        prepared = prepare(article)
+        with self._db.writing() as session:
+            current = store.get_article(session=session, article_id=article_id)
+            if current is None:
+                raise NotFound(f"no article has id {article_id}")
+            other = store.find_by_keys(session=session, keys=[prepared.idem_key]).get(
+                prepared.idem_key
+            )
+            if other is not None and other.id != article_id:
+                raise Conflict(
+                    f"article {other.id} already has this "
+                    + ("URL" if prepared.url else "title and body"),
+                    existing_id=other.id,
+                )
+            outbox_id = None
+            if not store.same_content(current, prepared):
+                outbox_id = store.update_article(
+                    session=session, article=current, prepared=prepared
+                )
+        self._settle([outbox_id] if outbox_id else [], wait=wait)
+        return current
+
+    def delete(self, article_id: int, *, wait: bool = False) -> None:
+        """Delete an article; the index follows."""
+        with self._db.writing() as session:
+            current = store.get_article(session=session, article_id=article_id)
+            if current is None:
+                raise NotFound(f"no article has id {article_id}")
+            outbox_id = store.delete_article(session=session, article=current)
+        self._settle([outbox_id], wait=wait)
+
+    def get(self, article_id: int) -> Article:
+        """One article, or NotFound."""
+        with self._db.reading() as session:
+            article = store.get_article(session=session, article_id=article_id)
+        if article is None:
+            raise NotFound(f"no article has id {article_id}")
+        return article
+
+    def list(
+        self, *, filters: store.ListFilters, newest_first: bool, page: int, page_size: int
+    ) -> tuple[int, list[Article]]:
+        """A page of articles by date."""
+        with self._db.reading() as session:
+            return store.list_articles(
+                session=session,
+                filters=filters,
+                newest_first=newest_first,
+                offset=(page - 1) * page_size,
+                limit=page_size,
+            )
+
+    def by_ids(self, ids: Sequence[int]) -> dict[int, Article]:
+        """Articles by id, for hydrating search hits."""
+        with self._db.reading() as session:
+            return store.get_articles(session=session, ids=ids)

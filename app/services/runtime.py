@@ -1,0 +1,86 @@
+"""Everything the app owns while it runs: store, index, writer thread, searchers and services."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from whoosh.index import FileIndex
+
+from app.config import Settings
+from app.ingest.language import warm_up
+from app.search.index import open_index
+from app.search.query import QueryCompiler
+from app.search.searchers import SearcherPool
+from app.search.writer import IndexWriterThread
+from app.services.articles import ArticleService
+from app.services.search import SearchLimits, SearchService
+from app.store import articles as store
+from app.store.db import Database
+
+log = logging.getLogger("newsdesk")
+
+
+@dataclass
+class Runtime:
+    """The resources of one running app, started and stopped by its lifespan."""
+
+    settings: Settings
+    db: Database
+    ix: FileIndex
+    writer: IndexWriterThread
+    searchers: SearcherPool
+    articles: ArticleService
+    search: SearchService
+
+    @classmethod
+    def start(cls, settings: Settings) -> Runtime:
+        """Migrate the store, open (or rebuild) the index, start the writer."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        db.migrate()
+        ix, fresh = open_index(settings.index_dir)
+        with db.writing() as session:
+            stored = store.count_articles(session=session)
+            pending = store.count_pending(session=session)
+            if fresh and stored:
+                log.warning("index is new or of another schema version: re-indexing %d", stored)
+                store.enqueue_all(session=session)
+            elif not pending and stored != ix.doc_count():
+                log.warning(
+                    "index holds %d documents, store %d articles: re-indexing",
+                    ix.doc_count(),
+                    stored,
+                )
+                store.enqueue_all(session=session)
+        writer = IndexWriterThread(
+            db=db,
+            ix=ix,
+            batch_size=settings.index_batch_size,
+            poll_seconds=settings.index_poll_seconds,
+        )
+        searchers = SearcherPool(ix)
+        articles = ArticleService(
+            db=db, writer=writer, refresh_timeout=settings.refresh_wait_seconds
+        )
+        search = SearchService(
+            searchers=searchers,
+            compiler=QueryCompiler(ix.schema),
+            articles=articles,
+            limits=SearchLimits(
+                max_chars=settings.query_max_chars,
+                max_terms=settings.query_max_terms,
+                time_limit=settings.search_time_limit,
+                max_depth=settings.max_result_depth,
+            ),
+        )
+        warm_up()
+        writer.start()
+        return cls(settings, db, ix, writer, searchers, articles, search)
+
+    def stop(self) -> None:
+        """Stop the writer, close searchers and the index, dispose of the engines."""
+        self.writer.stop()
+        self.searchers.close()
+        self.ix.close()
+        self.db.dispose()

@@ -1,0 +1,198 @@
+"""Full-text search: check and parse the query, run it, hydrate hits from the store, suggest."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from app.search import engine
+from app.search.query import CheckedQuery, QueryCompiler, QueryError, check_query
+from app.search.searchers import SearcherPool
+from app.services.articles import ArticleService
+from app.services.errors import BadQuery, NotFound
+from app.store.articles import ListFilters
+from app.store.models import Article
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """Validated search parameters."""
+
+    q: str
+    filters: ListFilters
+    sort: str
+    page: int
+    page_size: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search hit with its article and snippet."""
+
+    article: Article
+    snippet: str
+    score: float | None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """Everything a search response carries."""
+
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    did_you_mean: str | None
+    timed_out: bool
+    took_ms: float
+
+
+@dataclass(frozen=True)
+class SearchLimits:
+    """The bounds of a search."""
+
+    max_chars: int
+    max_terms: int
+    time_limit: float
+    max_depth: int
+
+
+class SearchService:
+    """Runs searches on this thread's searcher and hydrates the hits from the store."""
+
+    def __init__(
+        self,
+        *,
+        searchers: SearcherPool,
+        compiler: QueryCompiler,
+        articles: ArticleService,
+        limits: SearchLimits,
+    ) -> None:
+        self._searchers = searchers
+        self._compiler = compiler
+        self._articles = articles
+        self._limits = limits
+
+    def _check(self, text: str) -> CheckedQuery:
+        try:
+            return check_query(
+                text, max_chars=self._limits.max_chars, max_terms=self._limits.max_terms
+            )
+        except QueryError as exc:
+            raise BadQuery(exc.message, position=exc.position) from None
+
+    def search(self, request: SearchRequest) -> SearchPage:
+        """One page of results for a query."""
+        started = time.perf_counter()
+        if request.page * request.page_size > self._limits.max_depth:
+            raise BadQuery(
+                f"results deeper than {self._limits.max_depth} are not served; "
+                "narrow the query with filters (from, to, language, source) instead of paging"
+            )
+        checked = self._check(request.q)
+        searcher = self._searchers.get()
+        suffixes = engine.suffixes_in_use(searcher)
+        try:
+            parsed = self._compiler.compile(checked, suffixes=suffixes)
+        except QueryError as exc:
+            raise BadQuery(exc.message, position=exc.position) from None
+        filters = engine.SearchFilters(
+            start=request.filters.start,
+            end=request.filters.end,
+            languages=request.filters.languages,
+            source_keys=request.filters.source_keys,
+        )
+        if parsed is wq.NullQuery:
+            outcome = engine.SearchOutcome(total=0, hits=[])
+        else:
+            outcome = engine.run_search(
+                searcher,
+                parsed,
+                filters=filters,
+                sort=request.sort,
+                page=request.page,
+                page_size=request.page_size,
+                time_limit=self._limits.time_limit,
+            )
+        found = self._articles.by_ids([h.id for h in outcome.hits])
+        hits = [
+            Hit(
+                article=found[h.id],
+                snippet=engine.snippet(
+                    searcher, parsed, body=found[h.id].body, language=found[h.id].language
+                ),
+                score=h.score,
+            )
+            for h in outcome.hits
+            if h.id in found  # deleted since the index last committed
+        ]
+        suggestion = None
+        if outcome.total < 3:
+            suggestion = self._did_you_mean(
+                request.q, checked, searcher, suffixes, filters, outcome.total
+            )
+        return SearchPage(
+            total=outcome.total,
+            hits=hits,
+            facets=outcome.facets,
+            did_you_mean=suggestion,
+            timed_out=outcome.timed_out,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    def _did_you_mean(
+        self,
+        original: str,
+        checked: CheckedQuery,
+        searcher: Searcher,
+        suffixes: tuple[str, ...],
+        filters: engine.SearchFilters,
+        total: int,
+    ) -> str | None:
+        corrected = original
+        changed = False
+        for word in dict.fromkeys(checked.words):
+            better = engine.spelling_suggestion(searcher, word)
+            if better:
+                corrected = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", better, corrected)
+                changed = True
+        if not changed:
+            return None
+        try:
+            parsed = self._compiler.compile(self._check(corrected), suffixes=suffixes)
+        except (QueryError, BadQuery):
+            return None
+        outcome = engine.run_search(
+            searcher,
+            parsed,
+            filters=filters,
+            sort="relevance",
+            page=1,
+            page_size=1,
+            time_limit=self._limits.time_limit,
+            facets=False,
+        )
+        return corrected.strip() if outcome.total > total else None
+
+    def similar(self, article_id: int, *, limit: int) -> list[Hit]:
+        """Articles like the given one."""
+        article = self._articles.get(article_id)
+        searcher = self._searchers.get()
+        scored = engine.similar(
+            searcher,
+            article_id=article_id,
+            body=article.body,
+            language=article.language,
+            limit=limit,
+        )
+        if not scored and searcher.document_number(id=article_id) is None:
+            raise NotFound(f"article {article_id} is not indexed yet; try again shortly")
+        found = self._articles.by_ids([s.id for s in scored])
+        return [
+            Hit(article=found[s.id], snippet=engine.opening(found[s.id].body), score=s.score)
+            for s in scored
+            if s.id in found
+        ]

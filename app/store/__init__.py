@@ -1,0 +1,1 @@
+"""The relational store: SQLModel tables, sessions, migrations and queries. The source of truth."""

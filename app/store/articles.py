@@ -1,0 +1,187 @@
+"""Queries on articles and on the index outbox. Every article write also writes an outbox row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, insert, literal, nulls_last
+from sqlmodel import Session, col, select
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from app.ingest.article import PreparedArticle
+from app.store.models import Article, IndexOutbox
+
+_CHUNK = 500
+
+
+def now_utc() -> datetime:
+    """The current instant, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """Filters shared by listing and search: a UTC span, languages and sources."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    languages: tuple[str, ...] = ()
+    source_keys: tuple[str, ...] = ()
+
+
+def _enqueue(session: Session, article_ids: Iterable[int]) -> int:
+    """Record that these articles must be (re)indexed; returns the last outbox id written."""
+    stamp = now_utc()
+    last = 0
+    for article_id in article_ids:
+        row = IndexOutbox(article_id=article_id, created_at=stamp)
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        last = row.id
+    return last
+
+
+def find_by_keys(*, session: Session, keys: Sequence[str]) -> dict[str, Article]:
+    """Existing articles by idempotency key."""
+    found: dict[str, Article] = {}
+    unique = list(dict.fromkeys(keys))
+    for i in range(0, len(unique), _CHUNK):
+        chunk = unique[i : i + _CHUNK]
+        for article in session.exec(select(Article).where(col(Article.idem_key).in_(chunk))):
+            found[article.idem_key] = article
+    return found
+
+
+def _assign(article: Article, prepared: PreparedArticle) -> None:
+    article.idem_key = prepared.idem_key
+    for name, value in prepared.content().items():
+        setattr(article, name, value)
+    article.published_precision = prepared.published_precision
+    article.published_start = prepared.published_start
+    article.published_end = prepared.published_end
+    article.source_key = prepared.source.casefold() if prepared.source else None
+
+
+def insert_article(*, session: Session, prepared: PreparedArticle) -> tuple[Article, int]:
+    """Insert a new article and its outbox row; returns it with the outbox id."""
+    stamp = now_utc()
+    article = Article(
+        idem_key=prepared.idem_key,
+        title=prepared.title,
+        body=prepared.body,
+        language=prepared.language,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    _assign(article, prepared)
+    session.add(article)
+    session.flush()
+    assert article.id is not None
+    return article, _enqueue(session, [article.id])
+
+
+def update_article(*, session: Session, article: Article, prepared: PreparedArticle) -> int:
+    """Replace an article's content and enqueue it; returns the outbox id."""
+    _assign(article, prepared)
+    article.updated_at = now_utc()
+    session.add(article)
+    session.flush()
+    assert article.id is not None
+    return _enqueue(session, [article.id])
+
+
+def delete_article(*, session: Session, article: Article) -> int:
+    """Delete an article and enqueue its removal from the index; returns the outbox id."""
+    assert article.id is not None
+    article_id = article.id
+    session.delete(article)
+    session.flush()
+    return _enqueue(session, [article_id])
+
+
+def same_content(article: Article, prepared: PreparedArticle) -> bool:
+    """Whether storing `prepared` over `article` would change nothing a client sees."""
+    return all(getattr(article, name) == value for name, value in prepared.content().items())
+
+
+def get_article(*, session: Session, article_id: int) -> Article | None:
+    """One article by id."""
+    return session.get(Article, article_id)
+
+
+def get_articles(*, session: Session, ids: Sequence[int]) -> dict[int, Article]:
+    """Articles by id, in one query per chunk; missing ids are left out."""
+    found: dict[int, Article] = {}
+    for i in range(0, len(ids), _CHUNK):
+        chunk = list(ids[i : i + _CHUNK])
+        for article in session.exec(select(Article).where(col(Article.id).in_(chunk))):
+            assert article.id is not None
+            found[article.id] = article
+    return found
+
+
+def list_articles(
+    *, session: Session, filters: ListFilters, newest_first: bool, offset: int, limit: int
+) -> tuple[int, list[Article]]:
+    """A page of articles by publication date (undated last), with the total that match."""
+    query = select(Article)
+    if filters.start is not None or filters.end is not None:
+        query = query.where(col(Article.published_start).is_not(None))
+    if filters.end is not None:
+        query = query.where(col(Article.published_start) <= filters.end)
+    if filters.start is not None:
+        query = query.where(col(Article.published_end) >= filters.start)
+    if filters.languages:
+        query = query.where(col(Article.language).in_(filters.languages))
+    if filters.source_keys:
+        query = query.where(col(Article.source_key).in_(filters.source_keys))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    date = col(Article.published_start)
+    order = (
+        (nulls_last(date.desc()), col(Article.id).desc())
+        if newest_first
+        else (nulls_last(date.asc()), col(Article.id).asc())
+    )
+    items = session.exec(query.order_by(*order).offset(offset).limit(limit)).all()
+    return int(total), list(items)
+
+
+def count_articles(*, session: Session) -> int:
+    """How many articles the store holds."""
+    return int(session.exec(select(func.count()).select_from(Article)).one())
+
+
+def count_pending(*, session: Session) -> int:
+    """How many outbox rows wait for the indexer."""
+    return int(session.exec(select(func.count()).select_from(IndexOutbox)).one())
+
+
+def fetch_outbox(*, session: Session, limit: int) -> list[IndexOutbox]:
+    """The oldest outbox rows."""
+    query = select(IndexOutbox).order_by(col(IndexOutbox.id)).limit(limit)
+    return list(session.exec(query).all())
+
+
+def remove_outbox(*, session: Session, ids: Sequence[int]) -> None:
+    """Forget outbox rows the indexer has committed."""
+    for i in range(0, len(ids), _CHUNK):
+        session.exec(delete(IndexOutbox).where(col(IndexOutbox.id).in_(ids[i : i + _CHUNK])))
+
+
+def outbox_contains(*, session: Session, ids: Sequence[int]) -> bool:
+    """Whether any of these outbox rows still waits."""
+    if not ids:
+        return False
+    query = select(func.count()).select_from(IndexOutbox).where(col(IndexOutbox.id).in_(ids))
+    return int(session.exec(query).one()) > 0
+
+
+def enqueue_all(*, session: Session) -> int:
+    """Put every stored article in the outbox (after the index was recreated)."""
+    stamp = now_utc()
+    source = select(col(Article.id), literal(stamp, type_=UTCDateTime()))
+    session.exec(insert(IndexOutbox).from_select(["article_id", "created_at"], source))
+    return count_pending(session=session)

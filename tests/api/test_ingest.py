@@ -1,0 +1,172 @@
+"""Creating, updating and deleting: idempotency, bulk, raw text, ids never reused."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import KBS_RAW, add, ids, search
+
+
+def test_create_returns_201_with_location(client: TestClient) -> None:
+    response = client.post("/v1/articles", json={"body": "Un texte.", "title": "Titre"})
+    assert response.status_code == 201
+    created = response.json()
+    assert response.headers["location"].endswith(f"/v1/articles/{created['id']}")
+    assert client.get(response.headers["location"]).json() == created
+
+
+def test_same_url_twice_is_one_article(client: TestClient) -> None:
+    first = client.post(
+        "/v1/articles", json={"url": "HTTPS://Example.ORG/a?x=1#top", "body": "Premier texte."}
+    )
+    assert first.status_code == 201
+    assert first.json()["url"] == "https://example.org/a?x=1"
+    again = client.post(
+        "/v1/articles", json={"url": "https://example.org/a?x=1", "body": "Premier texte."}
+    )
+    assert again.status_code == 200 and again.headers["newsdesk-result"] == "unchanged"
+    assert again.json()["id"] == first.json()["id"]
+    changed = client.post(
+        "/v1/articles", json={"url": "https://example.org/a?x=1#other", "body": "Texte corrigé."}
+    )
+    assert changed.status_code == 200 and changed.headers["newsdesk-result"] == "updated"
+    assert changed.json()["body"] == "Texte corrigé."
+    assert client.get("/v1/articles").json()["total"] == 1
+
+
+def test_same_text_twice_without_url_is_one_article(client: TestClient) -> None:
+    article = {"title": "Séisme", "body": "Un séisme a frappé la région."}
+    first = client.post("/v1/articles", json=article)
+    second = client.post(
+        "/v1/articles", json={**article, "body": "Un séisme a frappé  la région. "}
+    )
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["id"] == second.json()["id"]
+    assert client.get("/v1/articles").json()["total"] == 1
+
+
+def test_bulk_with_one_bad_item_keeps_the_others(client: TestClient) -> None:
+    items = [
+        {"title": "Un", "body": "Premier article du lot.", "language": "fr"},
+        {"title": "Deux", "body": "   "},
+        {"title": "Trois", "body": "Troisième article du lot.", "language": "fr"},
+        {"title": "Un", "body": "Premier article du lot.", "language": "fr"},
+        "not an object",
+    ]
+    response = client.post("/v1/articles/bulk", params={"refresh": "wait"}, json=items)
+    assert response.status_code == 200
+    result = response.json()
+    assert (result["created"], result["unchanged"], result["errors"]) == (2, 1, 2)
+    statuses = [r["status"] for r in result["results"]]
+    assert statuses == ["created", "error", "created", "unchanged", "error"]
+    error = result["results"][1]["error"]
+    assert error["status"] == 422 and error["errors"][0]["loc"] == ["body"]
+    assert result["results"][3]["id"] == result["results"][0]["id"]
+    assert search(client, "article lot")["total"] == 2
+
+
+def test_bulk_ndjson(client: TestClient) -> None:
+    lines = (
+        b'{"title": "A", "body": "Article en NDJSON.", "language": "fr"}\n\n'
+        b'{"title": "B", "body": "Second article en NDJSON.", "language": "fr"}\n'
+        b"{not json\n"
+    )
+    response = client.post(
+        "/v1/articles/bulk", content=lines, headers={"content-type": "application/x-ndjson"}
+    )
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["created", "created", "error"]
+
+
+def test_bulk_refuses_more_than_the_limit(client: TestClient) -> None:
+    items = [{"body": f"Article {i}."} for i in range(10_001)]
+    response = client.post("/v1/articles/bulk", json=items)
+    assert response.status_code == 422
+    assert client.get("/v1/articles").json()["total"] == 0
+
+
+def test_raw_sample_article(client: TestClient) -> None:
+    response = client.post(
+        "/v1/articles/raw",
+        params={"source": "KBS World"},
+        content=KBS_RAW.read_bytes(),
+        headers={"content-type": "text/plain"},
+    )
+    assert response.status_code == 201, response.text
+    article = response.json()
+    assert article["published_at"] == "2023-09"
+    assert article["published_precision"] == "month"
+    assert "YONHAP" in article["photo_credit"]
+    assert article["language"] == "fr"
+    assert article["title"].startswith("Le dirigeant nord-coréen se rendra bientôt en Russie")
+    assert article["title"].endswith("Vladimir Poutine.")
+
+
+def test_raw_multipart_several_files(client: TestClient) -> None:
+    files = [
+        ("files", ("a.txt", b"date 2023-09-07\nPremier texte brut.", "text/plain")),
+        (
+            "files",
+            ("b.txt", "\ufeffdate 2023-08\r\n\r\nSecond texte brut.\r\n".encode(), "text/plain"),
+        ),
+        ("files", ("c.txt", b"\xff\xfe bad bytes", "text/plain")),
+    ]
+    response = client.post("/v1/articles/raw", params={"language": "fr"}, files=files)
+    assert response.status_code == 207
+    result = response.json()
+    assert [r["status"] for r in result["results"]] == ["created", "created", "error"]
+    assert "UTF-8" in result["results"][2]["error"]["detail"]
+    dates = sorted(a["published_at"] for a in client.get("/v1/articles").json()["items"])
+    assert dates == ["2023-08", "2023-09-07"]
+
+
+def test_raw_without_header_takes_the_request_date_or_refuses(client: TestClient) -> None:
+    text = "Un texte sans en-tête de date.".encode()
+    plain = {"content-type": "text/plain"}
+    refused = client.post(
+        "/v1/articles/raw", params={"require_date": "true"}, content=text, headers=plain
+    )
+    assert refused.status_code == 422
+    assert "date" in refused.json()["detail"]
+    dated = client.post(
+        "/v1/articles/raw", params={"published_at": "2024-01"}, content=text, headers=plain
+    )
+    assert dated.status_code == 201 and dated.json()["published_at"] == "2024-01"
+
+
+def test_put_replaces_and_delete_removes_without_reusing_ids(client: TestClient) -> None:
+    first = add(client, title="Ancien", body="Le texte ancien parle de Lyon.", language="fr")
+    put = client.put(
+        f"/v1/articles/{first['id']}",
+        params={"refresh": "wait"},
+        json={"title": "Nouveau", "body": "Le texte nouveau parle de Nantes.", "language": "fr"},
+    )
+    assert put.status_code == 200 and put.json()["title"] == "Nouveau"
+    assert ids(search(client, "nantes")) == [first["id"]]
+    assert ids(search(client, "lyon")) == []
+    gone = client.delete(f"/v1/articles/{first['id']}", params={"refresh": "wait"})
+    assert gone.status_code == 204
+    assert client.get(f"/v1/articles/{first['id']}").status_code == 404
+    assert ids(search(client, "nantes")) == []
+    again = add(client, title="Nouveau", body="Le texte nouveau parle de Nantes.", language="fr")
+    assert again["id"] > first["id"]
+
+
+def test_put_conflicting_url_is_409(client: TestClient) -> None:
+    a = add(client, url="https://example.org/a", body="A.")
+    b = add(client, url="https://example.org/b", body="B.")
+    response = client.put(
+        f"/v1/articles/{b['id']}", json={"url": "https://example.org/a", "body": "B."}
+    )
+    assert response.status_code == 409
+    assert response.json()["existing_id"] == a["id"]
+
+
+def test_health_counts_store_and_index(client: TestClient) -> None:
+    add(client, body="Un article pour la santé du service.")
+    health = client.get("/health").json()
+    assert health == {
+        "status": "ok",
+        "store": {"ok": True, "articles": 1},
+        "index": {"ok": True, "documents": 1, "pending": 0},
+    }

@@ -1,0 +1,95 @@
+"""The `newsdesk` command, run as a user would: a subprocess on a temporary data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from app.config import Settings
+from tests.conftest import KBS_RAW, ids, make_client, search
+
+# The console script installed beside this interpreter, as a user runs it.
+NEWSDESK = Path(sys.executable).parent / "newsdesk"
+
+
+def run(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), **env}
+    environment.pop("NEWSDESK_API_KEYS", None)
+    environment.update(env)
+    return subprocess.run(
+        [str(NEWSDESK), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=240,
+    )
+
+
+def test_ingest_json_jsonl_and_txt_then_search(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "raw").mkdir(parents=True)
+    (corpus / "raw" / "kbs.txt").write_bytes(KBS_RAW.read_bytes())
+    lines = [
+        {
+            "id": "x-1",
+            "license": "CC BY",
+            "title": "Séisme",
+            "body": "Un séisme au Japon.",
+            "published_at": "2016-04-16",
+            "language": "fr",
+        },
+        {"id": "x-2", "title": "Tempête", "body": "Une tempête en Bretagne.", "language": "fr"},
+        {"title": "Sans corps"},
+    ]
+    (corpus / "a.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    (corpus / "b.json").write_text(json.dumps([{"body": "Un article en JSON sur Lyon."}]))
+    data = tmp_path / "data"
+
+    first = run("ingest", str(corpus), "--source", "KBS World", data_dir=data)
+    assert first.returncode == 1, first.stderr  # one bad record
+    assert "4 created, 0 updated, 0 unchanged, 1 errors" in first.stdout
+    assert "a.jsonl:3" in first.stderr
+
+    again = run(
+        "ingest",
+        str(corpus / "raw"),
+        str(corpus / "b.json"),
+        "--source",
+        "KBS World",
+        data_dir=data,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "0 created, 0 updated, 2 unchanged, 0 errors" in again.stdout
+
+    with make_client(tmp_path, data_dir=data) as client:
+        found = search(client, "coree")
+        assert found["total"] == 1
+        article = client.get(f"/v1/articles/{ids(found)[0]}").json()
+        assert article["published_at"] == "2023-09" and article["source"] == "KBS World"
+        assert client.get("/health").json()["index"] == {"ok": True, "documents": 4, "pending": 0}
+
+
+def test_ingest_missing_path_fails_clearly(tmp_path: Path) -> None:
+    result = run("ingest", str(tmp_path / "nope"), data_dir=tmp_path / "data")
+    assert result.returncode != 0
+    assert "no such file or folder" in result.stderr
+
+
+def test_serve_refuses_open_writes_off_loopback(tmp_path: Path) -> None:
+    result = run("serve", "--host", "0.0.0.0", data_dir=tmp_path / "data")
+    assert result.returncode != 0
+    assert "NEWSDESK_API_KEYS" in result.stderr
+
+
+def test_settings_read_the_environment(monkeypatch: object, tmp_path: Path) -> None:
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setenv("NEWSDESK_API_KEYS", "a, b,,c")
+    monkeypatch.setenv("NEWSDESK_DATA_DIR", str(tmp_path))
+    settings = Settings()
+    assert settings.api_keys == ["a", "b", "c"]
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path.resolve() / 'newsdesk.db'}"
