@@ -180,7 +180,8 @@ def outbox_contains(*, session: Session, ids: Sequence[int]) -> bool:
 
 
 def enqueue_all(*, session: Session) -> int:
-    """Put every stored article in the outbox (after the index was recreated)."""
+    """Replace the outbox by one row per stored article (the index is to be filled anew)."""
+    session.exec(delete(IndexOutbox))
     stamp = now_utc()
     source = select(col(Article.id), literal(stamp, type_=UTCDateTime()))
     session.exec(insert(IndexOutbox).from_select(["article_id", "created_at"], source))
