@@ -183,8 +183,28 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "description": titles.get(status, "Error"),
-            "model": Problem,
-            "content": {"application/problem+json": {}},
+            "content": {
+                "application/problem+json": {
+                    "schema": {"$ref": "#/components/schemas/Problem"},
+                    "example": {
+                        "type": "about:blank",
+                        "title": titles.get(status, "Error"),
+                        "status": status,
+                        "detail": _PROBLEM_DETAILS.get(status, "see the detail of the response"),
+                    },
+                }
+            },
         }
         for status in statuses
     }
+
+
+_PROBLEM_DETAILS = {
+    400: "unclosed quote: a phrase opened here is never closed",
+    401: "a valid API key is required: send `Authorization: Bearer KEY`",
+    404: "no article has id 42",
+    409: "article 7 already has this URL",
+    413: "the request body is larger than 52428800 bytes",
+    415: "send application/json (an array) or application/x-ndjson (one article per line)",
+    422: "invalid request: body.published_at",
+}

@@ -98,6 +98,8 @@ def check_query(raw: str, *, max_chars: int, max_terms: int) -> CheckedQuery:
         if i > 0 and text[i - 1] == '"':
             if distance and int(distance) > MAX_SLOP:
                 raise QueryError(f"phrase slop is at most {MAX_SLOP}", i)
+        elif match.group(2) is not None:
+            raise QueryError("fuzzy terms take only an edit distance: `term~` or `term~2`", i)
         elif distance and int(distance) > 2:
             raise QueryError("fuzzy matching allows an edit distance of at most 2", i)
     words = tuple(w for w in _WORD.findall(text) if w not in OPERATORS)

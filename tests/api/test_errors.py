@@ -92,6 +92,8 @@ def test_invalid_json_body(client: TestClient) -> None:
         ("a*", 1),
         ("ob*us", 2),
         ("obus~999", 4),
+        ("a~2/3", 1),
+        ("obus~/2", 4),
         ("(" * 9 + "a" + ")" * 9, 8),
     ],
 )

@@ -1,0 +1,137 @@
+"""Listing, paging, filters, facets, similar articles and the documented contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import ids, make_client, search
+
+ARTICLES = [
+    {
+        "title": "Vladivostok accueille le forum",
+        "body": "Le forum économique oriental s’ouvre à Vladivostok, en Russie.",
+        "published_at": "2023-09-10",
+        "language": "fr",
+        "source": "KBS World",
+    },
+    {
+        "title": "Forum à Vladivostok",
+        "body": "Les dirigeants arrivent à Vladivostok pour le forum économique.",
+        "published_at": "2023-09-11",
+        "language": "fr",
+        "source": "kbs world",
+    },
+    {
+        "title": "Économie française",
+        "body": "Le forum des entreprises s’est tenu à Lyon.",
+        "published_at": "2022-05",
+        "language": "fr",
+        "source": "Wikinews",
+    },
+    {
+        "title": "Vladivostok forum",
+        "body": "The Eastern Economic Forum opens in Vladivostok.",
+        "published_at": "2023-09-12",
+        "language": "en",
+        "source": "Wire",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, list[int]]]:
+    with make_client(tmp_path_factory.mktemp("reading")) as client:
+        response = client.post("/v1/articles/bulk", params={"refresh": "wait"}, json=ARTICLES)
+        assert response.json()["created"] == 4
+        yield client, [r["id"] for r in response.json()["results"]]
+
+
+def test_list_pages_and_filters(reader: tuple[TestClient, list[int]]) -> None:
+    client, known = reader
+    first = client.get("/v1/articles", params={"page_size": 2}).json()
+    second = client.get("/v1/articles", params={"page_size": 2, "page": 2}).json()
+    assert (first["total"], first["page"], first["page_size"]) == (4, 1, 2)
+    assert ids(first) + ids(second) == [known[3], known[1], known[0], known[2]]
+    by_source = client.get("/v1/articles", params={"source": "KBS WORLD"}).json()
+    assert sorted(ids(by_source)) == sorted(known[:2])
+    several = client.get("/v1/articles", params={"source": ["wire", "wikinews"]}).json()
+    assert sorted(ids(several)) == sorted([known[2], known[3]])
+    english = client.get("/v1/articles", params={"language": "en"}).json()
+    assert ids(english) == [known[3]]
+
+
+def test_search_filters_by_source_ignoring_case(reader: tuple[TestClient, list[int]]) -> None:
+    client, known = reader
+    assert sorted(ids(search(client, "forum", source="Kbs World"))) == sorted(known[:2])
+    assert ids(search(client, "forum", source="KBS")) == []  # the whole name, not a part
+
+
+def test_facets_count_every_match(reader: tuple[TestClient, list[int]]) -> None:
+    client, _ = reader
+    result = search(client, "forum", page_size=1)
+    assert result["total"] == 4 and len(result["hits"]) == 1
+    assert result["facets"]["language"] == {"fr": 3, "en": 1}
+    assert result["facets"]["month"] == {"2023-09": 3, "2022-05": 1}
+    assert result["facets"]["source"] == {"KBS World": 1, "kbs world": 1, "Wikinews": 1, "Wire": 1}
+
+
+def test_operators_and_fields(reader: tuple[TestClient, list[int]]) -> None:
+    client, known = reader
+    assert ids(search(client, "forum -vladivostok")) == [known[2]]
+    assert ids(search(client, "forum NOT vladivostok")) == [known[2]]
+    assert sorted(ids(search(client, "lyon OR eastern"))) == sorted([known[2], known[3]])
+    assert sorted(ids(search(client, "title:vladivostok"))) == sorted(
+        [known[0], known[1], known[3]]
+    )
+    assert ids(search(client, "body:lyon")) == [known[2]]
+    assert sorted(ids(search(client, "source:wire"))) == [known[3]]
+    assert sorted(ids(search(client, "vladi*"))) == sorted([known[0], known[1], known[3]])
+    assert ids(search(client, "lion~")) == [known[2]]
+
+
+def test_sort_by_date(reader: tuple[TestClient, list[int]]) -> None:
+    client, known = reader
+    assert ids(search(client, "forum", sort="newest")) == [known[3], known[1], known[0], known[2]]
+    hit = search(client, "forum", sort="newest")["hits"][0]
+    assert hit["score"] is None
+    assert set(hit) == {
+        "id",
+        "title",
+        "snippet",
+        "published_at",
+        "language",
+        "source",
+        "url",
+        "score",
+    }
+
+
+def test_similar_articles(reader: tuple[TestClient, list[int]]) -> None:
+    client, known = reader
+    response = client.get(f"/v1/articles/{known[0]}/similar")
+    assert response.status_code == 200
+    similar = ids(response.json())
+    assert similar and similar[0] == known[1] and known[0] not in similar
+    assert client.get("/v1/articles/999/similar").status_code == 404
+
+
+def test_docs_page_and_contract(reader: tuple[TestClient, list[int]]) -> None:
+    client, _ = reader
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if path == "/health":
+                continue
+            errors = [s for s in operation["responses"] if s.startswith("4")]
+            assert errors, (method, path)
+            for status in errors:
+                content = operation["responses"][status]["content"]
+                assert list(content) == ["application/problem+json"], (method, path, status)
+            if method in ("post", "put", "delete"):
+                assert operation.get("security") == [{"HTTPBearer": []}], (method, path)
