@@ -57,6 +57,12 @@ class ArticlePublic(BaseModel):
 class ArticlePage(BaseModel):
     """A page of articles."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"total": 1, "page": 1, "page_size": 10, "items": [_ARTICLE_EXAMPLE]}]
+        }
+    )
+
     total: int
     page: int
     page_size: int
@@ -107,6 +113,41 @@ class BulkItem(BaseModel):
 class BulkResponse(BaseModel):
     """Counts and per-item results of a bulk request, in request order."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "created": 1,
+                    "updated": 0,
+                    "unchanged": 1,
+                    "errors": 1,
+                    "results": [
+                        {"index": 0, "status": "created", "id": 12, "error": None},
+                        {"index": 1, "status": "unchanged", "id": 3, "error": None},
+                        {
+                            "index": 2,
+                            "status": "error",
+                            "id": None,
+                            "error": {
+                                "type": "about:blank",
+                                "title": "Validation failed",
+                                "status": 422,
+                                "detail": "invalid: body",
+                                "errors": [
+                                    {
+                                        "loc": ["body"],
+                                        "msg": "must not be empty or only whitespace",
+                                        "type": "value_error",
+                                    }
+                                ],
+                            },
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     created: int
     updated: int
     unchanged: int
@@ -129,6 +170,40 @@ class SearchHit(BaseModel):
 
 class SearchResponse(BaseModel):
     """A page of search results with facets over every match."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "coree",
+                    "total": 1,
+                    "page": 1,
+                    "page_size": 10,
+                    "took_ms": 12.3,
+                    "timed_out": False,
+                    "hits": [
+                        {
+                            "id": 1,
+                            "title": _ARTICLE_EXAMPLE["title"],
+                            "snippet": "le jour anniversaire de la fondation de la "
+                            "<mark>Corée</mark> du Nord",
+                            "published_at": "2023-09",
+                            "language": "fr",
+                            "source": "KBS World",
+                            "url": None,
+                            "score": 5.37,
+                        }
+                    ],
+                    "facets": {
+                        "language": {"fr": 1},
+                        "source": {"KBS World": 1},
+                        "month": {"2023-09": 1},
+                    },
+                    "did_you_mean": None,
+                }
+            ]
+        }
+    )
 
     query: str
     total: int
@@ -163,6 +238,18 @@ class IndexHealth(BaseModel):
 
 class HealthResponse(BaseModel):
     """Whether the store and the index answer, and how far behind the index is."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "store": {"ok": True, "articles": 1992},
+                    "index": {"ok": True, "documents": 1992, "pending": 0},
+                }
+            ]
+        }
+    )
 
     status: Literal["ok", "degraded"]
     store: StoreHealth
