@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     index_batch_size: int = 500
     index_poll_seconds: float = 0.25
     refresh_wait_seconds: float = 10.0
+    # Past this many articles waiting for the indexer, writes get 503 with Retry-After.
+    max_pending: int = 100_000
 
     @field_validator("api_keys", mode="before")
     @classmethod

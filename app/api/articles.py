@@ -89,7 +89,7 @@ def _bulk_response(results: list[ItemResult]) -> BulkResponse:
     )
 
 
-_WRITE_ERRORS = problem_responses(401, 422)
+_WRITE_ERRORS = problem_responses(401, 422, 503)
 
 _created: dict[int | str, dict[str, Any]] = {
     201: {"description": "Created; `Location` names the new article", "model": ArticlePublic},
@@ -142,7 +142,7 @@ _BULK_BODY: dict[str, Any] = {
     "/bulk",
     dependencies=[WriteAuth],
     openapi_extra=_BULK_BODY,
-    responses=problem_responses(400, 401, 415, 422),
+    responses=problem_responses(400, 401, 415, 422, 503),
     summary="Create or update up to 10,000 articles (JSON array or NDJSON)",
 )
 async def bulk_articles(
@@ -194,7 +194,7 @@ _RAW_BODY: dict[str, Any] = {
     responses={
         **_created,
         207: {"description": "multipart: one result per file", "model": BulkResponse},
-        **problem_responses(400, 401, 415, 422),
+        **problem_responses(400, 401, 415, 422, 503),
     },
     summary="Ingest raw text: one article as text/plain, or several .txt files as multipart",
 )
@@ -278,7 +278,7 @@ def get_article(article_id: ArticleId, service: ArticlesDep) -> ArticlePublic:
 @router.put(
     "/{article_id}",
     dependencies=[WriteAuth],
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(401, 404, 409, 422, 503),
     summary="Replace an article",
 )
 def replace_article(

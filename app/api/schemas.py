@@ -266,6 +266,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "Request body too large",
         415: "Unsupported content type",
         422: "Validation failed",
+        503: "The indexer's backlog is full: retry after `Retry-After` seconds",
     }
     return {
         status: {
@@ -294,4 +295,5 @@ _PROBLEM_DETAILS = {
     413: "the request body is larger than 52428800 bytes",
     415: "send application/json (an array) or application/x-ndjson (one article per line)",
     422: "invalid request: body.published_at",
+    503: "100001 articles wait for the indexer (the bound is 100000); retry shortly",
 }

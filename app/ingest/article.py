@@ -87,6 +87,14 @@ class ArticleCreate(BaseModel):
     )
 
 
+def source_key(source: str) -> str:
+    """How sources compare: cleaned like stored text, then case-folded."""
+    try:
+        return clean_text(source, multiline=False).casefold()
+    except ValueError:
+        return ""
+
+
 @dataclass(frozen=True)
 class PreparedArticle:
     """A validated article with everything the store needs: key, date span, language."""

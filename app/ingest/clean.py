@@ -48,11 +48,11 @@ def normalise_url(value: str) -> str:
     host = (parts.hostname or "").lower()
     if not host:
         raise ValueError("URL has no host")
-    netloc = host
     if parts.username or parts.password:
         raise ValueError("URL must not carry credentials")
+    netloc = f"[{host}]" if ":" in host else host
     if port is not None:
-        netloc = f"{host}:{port}"
+        netloc = f"{netloc}:{port}"
     normalised = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
     if len(normalised) > MAX_URL_CHARS:
         raise ValueError(f"URL is longer than {MAX_URL_CHARS} characters once normalised")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 _PARTIAL = re.compile(r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?$")
 
@@ -44,7 +44,7 @@ def parse_partial_date(value: str) -> PartialDate:
         if not 1 <= day <= last_day:
             raise ValueError(f"day {match['d']} is out of range for {year:04d}-{month:02d}")
         start = datetime(year, month, day, tzinfo=UTC)
-        end = start + timedelta(days=1) - timedelta(microseconds=1)
+        end = datetime(year, month, day, 23, 59, 59, 999999, tzinfo=UTC)
         return PartialDate(start.date().isoformat(), "day", start, end)
     if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", value):
         raise ValueError(
@@ -58,6 +58,8 @@ def parse_partial_date(value: str) -> PartialDate:
         moment = moment.replace(tzinfo=UTC)
     try:
         instant = moment.astimezone(UTC)
+        if instant.year > 9999 or instant.year < 1:
+            raise OverflowError
     except OverflowError:
         raise ValueError(f"{value!r} is out of range") from None
     text = moment.isoformat().replace("+00:00", "Z")

@@ -15,6 +15,10 @@ from app.search.schema import SUFFIXES, suffix_for
 SNIPPET_CHARS = 240
 
 
+class SearchFailed(ValueError):
+    """Whoosh refused to run a query that parsed."""
+
+
 @dataclass(frozen=True)
 class SearchFilters:
     """Restrictions ANDed with the text query, built in code from validated API parameters."""
@@ -73,6 +77,11 @@ def suffixes_in_use(searcher: Searcher) -> tuple[str, ...]:
 _FACETS = {"language": "lang", "source": "source_name", "month": "month"}
 
 
+def empty_facets() -> dict[str, dict[str, int]]:
+    """The facets of a search that matched nothing."""
+    return {name: {} for name in _FACETS}
+
+
 def run_search(
     searcher: Searcher,
     q: query.Query,
@@ -107,6 +116,8 @@ def run_search(
         searcher.search_with_collector(q, timed)
     except TimeLimit:
         timed_out = True
+    except Exception as exc:  # Whoosh raises on some well-formed queries (QueryError, TimeError…)
+        raise SearchFailed(f"the query cannot be run ({type(exc).__name__}: {exc})") from None
     finally:
         if timed.timer is not None:
             timed.timer.cancel()
@@ -143,8 +154,11 @@ class _MarkFormatter(highlight.HtmlFormatter):  # type: ignore[misc]
         return f"<mark>{html.escape(ttext)}</mark>"
 
 
-def snippet(searcher: Searcher, q: query.Query, *, body: str, language: str) -> str:
-    """HTML-escaped extract with matched words in `<mark>`; the opening when none match."""
+MAX_HIGHLIGHT_TERMS = 200
+
+
+def highlight_terms(searcher: Searcher, q: query.Query, *, language: str) -> frozenset[str]:
+    """The indexed terms of `q` in the body field of `language`, prefixes and fuzzy expanded."""
     fieldname = f"body_{suffix_for(language)}"
     # Query.existing_terms() stops at the first field it meets (its loop variable shadows its
     # `fieldname` argument), so the leaves are walked here.
@@ -156,8 +170,15 @@ def snippet(searcher: Searcher, q: query.Query, *, body: str, language: str) -> 
         for fname, text in leaf.expanded_terms(reader, phrases=True):
             if fname == fieldname:
                 terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+            if len(terms) >= MAX_HIGHLIGHT_TERMS:
+                return frozenset(terms)
+    return frozenset(terms)
+
+
+def snippet(searcher: Searcher, terms: frozenset[str], *, body: str, language: str) -> str:
+    """HTML-escaped extract with matched words in `<mark>`; the opening when none match."""
     if terms:
-        analyzer = searcher.schema[fieldname].analyzer
+        analyzer = searcher.schema[f"body_{suffix_for(language)}"].analyzer
         fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
         formatter = _MarkFormatter(between=" … ")
         marked: str = highlight.highlight(body, terms, analyzer, fragmenter, formatter, top=2)

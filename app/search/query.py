@@ -20,6 +20,10 @@ OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 MAX_DEPTH = 8
 MAX_SLOP = 20
 MIN_PREFIX = 2
+MIN_FUZZY = 3
+# Prefix and fuzzy terms enumerate the term dictionary before any time limit can apply.
+MAX_EXPANSIONS = 4
+FIELDS = ("title", "body", "source")
 _WORD = re.compile(r"[^\W_]+")
 _FUZZY = re.compile(r"~(\d*)(?:/(\d+))?")
 _MINUS = re.compile(r"(?<![\w\"])-(?=[\w\"(])")
@@ -102,7 +106,16 @@ def check_query(raw: str, *, max_chars: int, max_terms: int) -> CheckedQuery:
             raise QueryError("fuzzy terms take only an edit distance: `term~` or `term~2`", i)
         elif distance and int(distance) > 2:
             raise QueryError("fuzzy matching allows an edit distance of at most 2", i)
-    words = tuple(w for w in _WORD.findall(text) if w not in OPERATORS)
+    expansions = len(re.findall(r"[^\W_]\*|[^\W_\"]~", text))
+    if expansions > MAX_EXPANSIONS:
+        raise QueryError(
+            f"the query has {expansions} prefix or fuzzy terms; the limit is {MAX_EXPANSIONS}"
+        )
+    for match in re.finditer(r"([^\W_]*)~", text):
+        if text[match.start() - 1 : match.start()] != '"' and len(match.group(1)) < MIN_FUZZY:
+            raise QueryError(f"fuzzy terms need at least {MIN_FUZZY} letters", match.start())
+    unsuffixed = _FUZZY.sub(" ", text)
+    words = tuple(w for w in _WORD.findall(unsuffixed) if w not in OPERATORS)
     if len(words) > max_terms:
         raise QueryError(f"the query has {len(words)} terms; the limit is {max_terms}")
     # `-term` is NOT term (outside phrases).
@@ -126,6 +139,13 @@ class FieldFamilyPlugin(qparser.Plugin):  # type: ignore[misc]
         for i, node in enumerate(group):
             if isinstance(node, syntax.GroupNode):
                 group[i] = self.do_families(parser, node)
+            elif node.has_fieldname and node.fieldname not in (None, *FIELDS):
+                # Only the documented fields: the others are the index's own machinery.
+                start = getattr(node, "startchar", None)
+                raise QueryError(
+                    f"unknown field `{node.fieldname}:`; use title:, body: or source:",
+                    None if start is None else max(0, start - len(node.fieldname) - 1),
+                )
             elif node.has_fieldname and node.fieldname in self.families:
                 copies = []
                 for name in self.families[node.fieldname]:
@@ -178,10 +198,17 @@ class QueryCompiler:
             parser = self._parsers.setdefault(suffixes, _build_parser(self._schema, suffixes))
         try:
             parsed = parser.parse(checked.text)
+        except QueryError:
+            raise
         except Exception as exc:  # the parser raises ValueError, AttributeError, RecursionError…
             raise QueryError(f"the query could not be parsed ({type(exc).__name__})") from None
         error = _first_error(parsed)
         if error:
             raise QueryError(f"the query could not be parsed: {error}")
+        for leaf in parsed.leaves():
+            if isinstance(leaf, query.FuzzyTerm):
+                # Shared first letters keep the scan of the term dictionary short; never more
+                # than the analysed term's length, which makes Whoosh raise IndexError.
+                leaf.prefixlength = min(2, len(leaf.text))
         result: query.Query = parsed
         return result

@@ -89,14 +89,14 @@ def to_document(article: Article) -> dict[str, Any]:
     if article.source:
         doc["source"] = article.source
         doc["source_name"] = article.source
-        doc["source_key"] = article.source.casefold()
+        doc["source_key"] = article.source_key or ""
     if suffix != CJK_SUFFIX:
         doc["spell"] = f"{article.title}\n{article.body}"
     if article.published_start and article.published_end:
         start = _naive(article.published_start)
         doc["date_start"] = start
         doc["date_end"] = _naive(article.published_end)
-        doc["month"] = start.strftime("%Y-%m")
+        doc["month"] = f"{start.year:04d}-{start.month:02d}"
         stamp = int(start.replace(tzinfo=UTC).timestamp())
         doc["ts_new"] = stamp
         doc["ts_old"] = stamp

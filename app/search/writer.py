@@ -6,9 +6,13 @@ the two replays the batch, and `update_document` on the unique id makes the repl
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 import time
+from pathlib import Path
+from typing import BinaryIO
 
 from whoosh.index import FileIndex
 
@@ -23,9 +27,17 @@ class IndexWriterThread:
     """Owns the Whoosh writer; `wake()` after a write, `wait_for()` to read one's own writes."""
 
     def __init__(
-        self, *, db: Database, ix: FileIndex, batch_size: int, poll_seconds: float
+        self,
+        *,
+        db: Database,
+        ix: FileIndex,
+        lock_path: Path,
+        batch_size: int,
+        poll_seconds: float,
     ) -> None:
         self._db = db
+        self._lock_path = lock_path
+        self._lock_file: BinaryIO | None = None
         self._ix = ix
         self._batch_size = batch_size
         self._poll = poll_seconds
@@ -36,14 +48,33 @@ class IndexWriterThread:
         self.last_error: str | None = None
 
     def start(self) -> None:
-        """Start draining."""
+        """Start draining (once this process holds the writer lock)."""
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Finish the batch under way and stop."""
+        """Finish the batch under way, stop, and give up the writer lock."""
         self._stopping.set()
         self._wake.set()
         self._thread.join(timeout)
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _lead(self) -> bool:
+        handle = self._lock_path.open("a+b")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._lock_file = handle
+        log.info("this process is the index writer (pid %d)", os.getpid())
+        return True
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process is the one that writes the index."""
+        return self._lock_file is not None
 
     @property
     def alive(self) -> bool:
@@ -71,19 +102,22 @@ class IndexWriterThread:
     def drain(self) -> int:
         """Index one batch from the outbox; returns how many outbox rows it settled."""
         with self._db.reading() as session:
-            rows = store.fetch_outbox(session=session, limit=self._batch_size)
-            if not rows:
+            if not store.fetch_outbox(session=session, limit=1):
                 return 0
-            article_ids = sorted({row.article_id for row in rows})
-            found = store.get_articles(session=session, ids=article_ids)
-            documents = [to_document(found[i]) for i in article_ids if i in found]
-        gone = [i for i in article_ids if i not in found]
+        # Take Whoosh's lock before reading the batch, so that no other writer can commit an
+        # older copy of these articles after ours.
         writer = self._ix.writer(timeout=30.0)
         try:
+            with self._db.reading() as session:
+                rows = store.fetch_outbox(session=session, limit=self._batch_size)
+                article_ids = sorted({row.article_id for row in rows})
+                found = store.get_articles(session=session, ids=article_ids)
+                documents = [to_document(found[i]) for i in article_ids if i in found]
             for document in documents:
                 writer.update_document(**document)
-            for article_id in gone:
-                writer.delete_by_term("id", article_id)
+            for article_id in article_ids:
+                if article_id not in found:
+                    writer.delete_by_term("id", article_id)
         except BaseException:
             writer.cancel()
             raise
@@ -95,6 +129,10 @@ class IndexWriterThread:
         return len(rows)
 
     def _run(self) -> None:
+        # One writer per data directory, across processes: whoever holds the lock file drains
+        # the outbox; the others wait and take over if it dies (the kernel drops its lock).
+        while not self._stopping.is_set() and not self._lead():
+            self._stopping.wait(1.0)
         while not self._stopping.is_set():
             try:
                 settled = self.drain()

@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from app.ingest.article import ArticleCreate, PreparedArticle, prepare
+from app.ingest.article import ArticleCreate, PreparedArticle, prepare, source_key
 from app.ingest.dates import PartialDate
 from app.search.writer import IndexWriterThread
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict, NotFound, Overloaded
 from app.store import articles as store
 from app.store.db import Database
 from app.store.models import Article
@@ -48,8 +48,8 @@ def span_filters(
     return store.ListFilters(
         start=start.start if start else None,
         end=end.end if end else None,
-        languages=tuple(dict.fromkeys(lang.lower() for lang in languages)),
-        source_keys=tuple(dict.fromkeys(s.strip().casefold() for s in sources if s.strip())),
+        languages=tuple(dict.fromkeys(lang.strip().lower() for lang in languages)),
+        source_keys=tuple(dict.fromkeys(key for key in map(source_key, sources) if key)),
     )
 
 
@@ -57,11 +57,30 @@ class ArticleService:
     """Creates, updates, deletes and reads articles; wakes the indexer after each write."""
 
     def __init__(
-        self, *, db: Database, writer: IndexWriterThread | None, refresh_timeout: float
+        self,
+        *,
+        db: Database,
+        writer: IndexWriterThread | None,
+        refresh_timeout: float,
+        max_pending: int | None = None,
     ) -> None:
         self._db = db
         self._writer = writer
         self._refresh_timeout = refresh_timeout
+        self._max_pending = max_pending
+
+    def _admit(self) -> None:
+        """Refuse writes while the indexer's backlog is past its bound, rather than grow it."""
+        if self._max_pending is None:
+            return
+        with self._db.reading() as session:
+            pending = store.count_pending(session=session)
+        if pending > self._max_pending:
+            raise Overloaded(
+                f"{pending} articles wait for the indexer (the bound is {self._max_pending}); "
+                "retry shortly",
+                retry_after=5,
+            )
 
     def _settle(self, outbox_ids: list[int], *, wait: bool) -> None:
         if self._writer is None:  # loading the store alone; the server's writer drains it later
@@ -73,6 +92,7 @@ class ArticleService:
     def _upsert_prepared(
         self, prepared: Sequence[PreparedArticle | None]
     ) -> list[WriteResult | None]:
+        self._admit()
         results: list[WriteResult | None] = []
         keys = [p.idem_key for p in prepared if p is not None]
         with self._db.writing() as session:
@@ -127,6 +147,7 @@ class ArticleService:
     def replace(self, article_id: int, article: ArticleCreate, *, wait: bool = False) -> Article:
         """Replace the content of an existing article."""
         prepared = prepare(article)
+        self._admit()
         with self._db.writing() as session:
             current = store.get_article(session=session, article_id=article_id)
             if current is None:

@@ -27,6 +27,11 @@ class Conflict(ServiceError):
     title = "Conflict"
 
 
+class Overloaded(ServiceError):
+    status = 503
+    title = "Service unavailable"
+
+
 class BadQuery(ServiceError):
     status = 400
     title = "Invalid query"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from dataclasses import dataclass
 
@@ -21,6 +22,25 @@ from app.store.db import Database
 log = logging.getLogger("newsdesk")
 
 
+def prepare_index(settings: Settings, db: Database) -> FileIndex:
+    """Open the index; queue every article when it is new, of another schema version, or short."""
+    ix, fresh = open_index(settings.index_dir)
+    with db.writing() as session:
+        stored = store.count_articles(session=session)
+        pending = store.count_pending(session=session)
+        if fresh and stored:
+            log.warning("index is new or of another schema version: re-indexing %d", stored)
+            store.enqueue_all(session=session)
+        elif not pending and stored != ix.doc_count():
+            log.warning(
+                "index holds %d documents, store %d articles: re-indexing",
+                ix.doc_count(),
+                stored,
+            )
+            store.enqueue_all(session=session)
+    return ix
+
+
 @dataclass
 class Runtime:
     """The resources of one running app, started and stopped by its lifespan."""
@@ -38,30 +58,24 @@ class Runtime:
         """Migrate the store, open (or rebuild) the index, start the writer."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
-        db.migrate()
-        ix, fresh = open_index(settings.index_dir)
-        with db.writing() as session:
-            stored = store.count_articles(session=session)
-            pending = store.count_pending(session=session)
-            if fresh and stored:
-                log.warning("index is new or of another schema version: re-indexing %d", stored)
-                store.enqueue_all(session=session)
-            elif not pending and stored != ix.doc_count():
-                log.warning(
-                    "index holds %d documents, store %d articles: re-indexing",
-                    ix.doc_count(),
-                    stored,
-                )
-                store.enqueue_all(session=session)
+        # Workers start together: one at a time migrates and opens (or recreates) the index.
+        with (settings.data_dir / "setup.lock").open("a+b") as setup_lock:
+            fcntl.flock(setup_lock, fcntl.LOCK_EX)
+            db.migrate()
+            ix = prepare_index(settings, db)
         writer = IndexWriterThread(
             db=db,
             ix=ix,
+            lock_path=settings.data_dir / "indexer.lock",
             batch_size=settings.index_batch_size,
             poll_seconds=settings.index_poll_seconds,
         )
         searchers = SearcherPool(ix)
         articles = ArticleService(
-            db=db, writer=writer, refresh_timeout=settings.refresh_wait_seconds
+            db=db,
+            writer=writer,
+            refresh_timeout=settings.refresh_wait_seconds,
+            max_pending=settings.max_pending,
         )
         search = SearchService(
             searchers=searchers,

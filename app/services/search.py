@@ -17,6 +17,8 @@ from app.services.errors import BadQuery, NotFound
 from app.store.articles import ListFilters
 from app.store.models import Article
 
+MAX_SUGGESTED_WORDS = 8
+
 
 @dataclass(frozen=True)
 class SearchRequest:
@@ -106,29 +108,35 @@ class SearchService:
             source_keys=request.filters.source_keys,
         )
         if parsed is wq.NullQuery:
-            outcome = engine.SearchOutcome(total=0, hits=[])
+            outcome = engine.SearchOutcome(total=0, hits=[], facets=engine.empty_facets())
         else:
-            outcome = engine.run_search(
-                searcher,
-                parsed,
-                filters=filters,
-                sort=request.sort,
-                page=request.page,
-                page_size=request.page_size,
-                time_limit=self._limits.time_limit,
-            )
+            try:
+                outcome = engine.run_search(
+                    searcher,
+                    parsed,
+                    filters=filters,
+                    sort=request.sort,
+                    page=request.page,
+                    page_size=request.page_size,
+                    time_limit=self._limits.time_limit,
+                )
+            except engine.SearchFailed as exc:
+                raise BadQuery(str(exc)) from None
         found = self._articles.by_ids([h.id for h in outcome.hits])
-        hits = [
-            Hit(
-                article=found[h.id],
-                snippet=engine.snippet(
-                    searcher, parsed, body=found[h.id].body, language=found[h.id].language
-                ),
-                score=h.score,
+        terms: dict[str, frozenset[str]] = {}  # per language, computed once per request
+        hits = []
+        for h in outcome.hits:
+            article = found.get(h.id)
+            if article is None:  # deleted since the index last committed
+                continue
+            if article.language not in terms:
+                terms[article.language] = engine.highlight_terms(
+                    searcher, parsed, language=article.language
+                )
+            snippet = engine.snippet(
+                searcher, terms[article.language], body=article.body, language=article.language
             )
-            for h in outcome.hits
-            if h.id in found  # deleted since the index last committed
-        ]
+            hits.append(Hit(article=article, snippet=snippet, score=h.score))
         suggestion = None
         if outcome.total < 3:
             suggestion = self._did_you_mean(
@@ -154,7 +162,7 @@ class SearchService:
     ) -> str | None:
         corrected = original
         changed = False
-        for word in dict.fromkeys(checked.words):
+        for word in list(dict.fromkeys(checked.words))[:MAX_SUGGESTED_WORDS]:
             better = engine.spelling_suggestion(searcher, word)
             if better:
                 corrected = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", better, corrected)
@@ -165,16 +173,19 @@ class SearchService:
             parsed = self._compiler.compile(self._check(corrected), suffixes=suffixes)
         except (QueryError, BadQuery):
             return None
-        outcome = engine.run_search(
-            searcher,
-            parsed,
-            filters=filters,
-            sort="relevance",
-            page=1,
-            page_size=1,
-            time_limit=self._limits.time_limit,
-            facets=False,
-        )
+        try:
+            outcome = engine.run_search(
+                searcher,
+                parsed,
+                filters=filters,
+                sort="relevance",
+                page=1,
+                page_size=1,
+                time_limit=self._limits.time_limit,
+                facets=False,
+            )
+        except engine.SearchFailed:
+            return None
         return corrected.strip() if outcome.total > total else None
 
     def similar(self, article_id: int, *, limit: int) -> list[Hit]:

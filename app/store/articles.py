@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, insert, literal, nulls_last
 from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from app.ingest.article import PreparedArticle
+from app.ingest.article import PreparedArticle, source_key
 from app.store.models import Article, IndexOutbox
 
 _CHUNK = 500
@@ -62,7 +62,7 @@ def _assign(article: Article, prepared: PreparedArticle) -> None:
     article.published_precision = prepared.published_precision
     article.published_start = prepared.published_start
     article.published_end = prepared.published_end
-    article.source_key = prepared.source.casefold() if prepared.source else None
+    article.source_key = source_key(prepared.source) if prepared.source else None
 
 
 def insert_article(*, session: Session, prepared: PreparedArticle) -> tuple[Article, int]:

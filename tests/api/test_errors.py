@@ -164,3 +164,34 @@ def test_body_larger_than_the_limit_is_413(tmp_path: Any) -> None:
         )
         assert_problem(chunked, 413)
         assert client.get("/v1/articles").json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['spell:"corée russie"', "date_start:2023", "id:1", "lang:fr", "ts_new:5", "x OR (month:2023)"],
+)
+def test_only_documented_fields_can_be_queried(client: TestClient, query: str) -> None:
+    body = assert_problem(client.get("/v1/search", params={"q": query}), 400)
+    assert "unknown field" in body["detail"]
+
+
+def test_expensive_terms_are_bounded(client: TestClient) -> None:
+    assert client.get("/v1/search", params={"q": "bala~2 bele~2 bibo~2 bubu~"}).status_code == 200
+    assert_problem(client.get("/v1/search", params={"q": "ba* be* bi* bo* bu*"}), 400)
+    assert_problem(client.get("/v1/search", params={"q": "ab~2"}), 400)
+    # fuzzy distances do not count as terms
+    sixteen = " ".join(["mot~"] * 4 + ["mot"] * 28)
+    assert client.get("/v1/search", params={"q": sixteen}).status_code == 200
+
+
+def test_extreme_dates_are_accepted_or_refused_but_never_crash(client: TestClient) -> None:
+    made = client.post(
+        "/v1/articles", json={"body": "Fin des temps.", "published_at": "9999-12-31"}
+    )
+    assert made.status_code == 201
+    first = client.post("/v1/articles", json={"body": "Début.", "published_at": "0001-01-01"})
+    assert first.status_code == 201
+    assert client.get("/v1/articles", params={"to": "9999-12-31"}).json()["total"] == 2
+    assert client.get("/v1/search", params={"q": "fin", "from": "9999-12-31"}).status_code == 200
+    late = client.post("/v1/articles", json={"body": "x", "published_at": "9999-12-31T23:00-05:00"})
+    assert_problem(late, 422)

@@ -170,3 +170,15 @@ def test_health_counts_store_and_index(client: TestClient) -> None:
         "store": {"ok": True, "articles": 1},
         "index": {"ok": True, "documents": 1, "pending": 0},
     }
+
+
+def test_ipv6_hosts_keep_their_brackets(client: TestClient) -> None:
+    one = client.post("/v1/articles", json={"url": "http://[::1:8080]/a", "body": "Un."})
+    two = client.post("/v1/articles", json={"url": "http://[::1]:8080/a", "body": "Deux."})
+    assert (one.status_code, two.status_code) == (201, 201)
+    assert one.json()["url"] == "http://[::1:8080]/a"
+    assert two.json()["url"] == "http://[::1]:8080/a"
+    again = client.put(
+        f"/v1/articles/{one.json()['id']}", json={"url": one.json()["url"], "body": "Un."}
+    )
+    assert again.status_code == 200

@@ -89,7 +89,8 @@ def test_operators_and_fields(reader: tuple[TestClient, list[int]]) -> None:
     assert ids(search(client, "body:lyon")) == [known[2]]
     assert sorted(ids(search(client, "source:wire"))) == [known[3]]
     assert sorted(ids(search(client, "vladi*"))) == sorted([known[0], known[1], known[3]])
-    assert ids(search(client, "lion~")) == [known[2]]
+    assert ids(search(client, "lyonn~")) == [known[2]]
+    assert ids(search(client, "lyomm~2")) == [known[2]]
 
 
 def test_sort_by_date(reader: tuple[TestClient, list[int]]) -> None:
@@ -135,3 +136,28 @@ def test_docs_page_and_contract(reader: tuple[TestClient, list[int]]) -> None:
                 assert list(content) == ["application/problem+json"], (method, path, status)
             if method in ("post", "put", "delete"):
                 assert operation.get("security") == [{"HTTPBearer": []}], (method, path)
+
+
+def test_source_filter_is_cleaned_like_stored_sources(reader: tuple[TestClient, list[int]]) -> None:
+    client, known = reader
+    assert sorted(ids(search(client, "forum", source=" KBS  World "))) == sorted(known[:2])
+    assert ids(search(client, "forum", language=" EN ")) == [known[3]]
+
+
+def test_facets_keep_their_keys_when_nothing_can_match(
+    reader: tuple[TestClient, list[int]],
+) -> None:
+    client, _ = reader
+    result = search(client, '"a b"~2')
+    assert result["total"] == 0
+    assert result["facets"] == {"language": {}, "source": {}, "month": {}}
+
+
+def test_month_facet_pads_early_years(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with make_client(tmp_path_factory.mktemp("early")) as client:
+        client.post(
+            "/v1/articles",
+            params={"refresh": "wait"},
+            json={"body": "Chronique ancienne.", "published_at": "0987-03"},
+        )
+        assert search(client, "chronique")["facets"]["month"] == {"0987-03": 1}

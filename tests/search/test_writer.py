@@ -1,0 +1,54 @@
+"""One index writer per data directory: election by lock file, takeover, back-pressure."""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from pathlib import Path
+
+from tests.conftest import ids, make_client, search
+
+
+def test_backlog_past_its_bound_gets_503_then_drains(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    with (data / "indexer.lock").open("a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another process is "the writer"
+        with make_client(tmp_path, max_pending=2) as client:
+            for n in range(3):
+                made = client.post("/v1/articles", json={"body": f"Dépêche numéro {n}."})
+                assert made.status_code == 201
+            refused = client.post("/v1/articles", json={"body": "Une de trop."})
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "5"
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert client.get("/health").json()["index"]["pending"] == 3
+            fcntl.flock(held, fcntl.LOCK_UN)  # the other writer died: this one takes over
+            deadline = time.monotonic() + 10
+            while client.get("/health").json()["index"]["pending"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert search(client, "dépêche")["total"] == 3
+            assert client.post("/v1/articles", json={"body": "Enfin."}).status_code == 201
+    with make_client(tmp_path) as client:
+        assert client.get("/v1/articles").json()["total"] == 4
+
+
+def test_two_apps_on_one_directory_share_one_writer(tmp_path: Path) -> None:
+    with make_client(tmp_path) as first, make_client(tmp_path) as second:
+        leaders = [c.app.state.runtime.writer.leading for c in (first, second)]
+        deadline = time.monotonic() + 5
+        while not any(leaders) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            leaders = [c.app.state.runtime.writer.leading for c in (first, second)]
+        assert sorted(leaders) == [False, True]
+        follower = second if leaders[0] else first
+        made = follower.post(
+            "/v1/articles",
+            params={"refresh": "wait"},
+            json={"body": "Écrit par le suiveur, indexé par le meneur."},
+        )
+        assert made.status_code == 201
+        # both see it: the follower's searcher reopens on the leader's commit
+        assert ids(search(follower, "suiveur")) == [made.json()["id"]]
+        leader = first if leaders[0] else second
+        assert ids(search(leader, "suiveur")) == [made.json()["id"]]
