@@ -1,4 +1,4 @@
-"""The `newsdesk` command: serve and ingest."""
+"""The `newsdesk` command: serve, ingest, reindex, check, backup."""
 
 from __future__ import annotations
 
@@ -131,7 +131,6 @@ def ingest(paths: tuple[Path, ...], language: str | None, source: str | None) ->
     """Ingest JSON, JSONL/NDJSON and raw .txt files or folders, then index them."""
     from app.ingest.files import find_files
     from app.services.runtime import Runtime
-    from app.store import articles as store
 
     try:
         files = find_files(list(paths))
@@ -140,13 +139,7 @@ def ingest(paths: tuple[Path, ...], language: str | None, source: str | None) ->
     runtime = Runtime.start(Settings())
     try:
         counts = _ingest(runtime.articles, files, {"language": language, "source": source})
-        runtime.writer.wake()
-        while True:
-            with runtime.db.reading() as session:
-                pending = store.count_pending(session=session)
-            if pending == 0:
-                break
-            time.sleep(0.2)
+        _wait_drained(runtime)
     finally:
         runtime.stop()
     summary = ", ".join(
@@ -155,6 +148,108 @@ def ingest(paths: tuple[Path, ...], language: str | None, source: str | None) ->
     click.echo(f"{len(files)} files: {summary}")
     if counts.get("errors"):
         sys.exit(1)
+
+
+def _wait_drained(runtime: object) -> None:
+    from app.services.runtime import Runtime
+    from app.store import articles as store
+
+    assert isinstance(runtime, Runtime)
+    runtime.writer.wake()
+    while True:
+        with runtime.db.reading() as session:
+            if store.count_pending(session=session) == 0:
+                return
+        time.sleep(0.2)
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the index from the store beside the live one, then swap it in atomically."""
+    from tqdm import tqdm
+
+    from app.search.index import IndexStore
+    from app.services.maintenance import rebuild
+    from app.store import articles as store
+    from app.store.db import Database
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    indexes = IndexStore(settings.index_dir)
+    with db.reading() as session:
+        total = store.count_articles(session=session)
+    try:
+        with tqdm(
+            total=total, desc="reindex", unit=" articles", disable=None, file=sys.stderr
+        ) as bar:
+            name, size = rebuild(db=db, indexes=indexes, progress=bar.update)
+    finally:
+        indexes.close()
+        db.dispose()
+    click.echo(f"index {name} published: {size} articles")
+
+
+@main.command()
+@click.option("--repair", is_flag=True, help="Queue every drifted article for the indexer.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(repair: bool, as_json: bool) -> None:
+    """Compare the store's and the index's ids; exit 1 if they differ (unless repaired)."""
+    import orjson
+
+    from app.services.maintenance import check as compare
+    from app.services.maintenance import repair as fix
+    from app.services.runtime import Runtime
+
+    runtime = Runtime.start(Settings())
+    try:
+        drift = compare(db=runtime.db, indexes=runtime.indexes)
+        if repair and not drift.clean:
+            queued = fix(db=runtime.db, drift=drift)
+            _wait_drained(runtime)
+            log.info("repair queued %d articles; the index is drained", queued)
+            drift = compare(db=runtime.db, indexes=runtime.indexes)
+    finally:
+        runtime.stop()
+    report = {
+        "clean": drift.clean,
+        "articles": drift.articles,
+        "documents": drift.documents,
+        "pending": drift.pending,
+        "missing": drift.missing,
+        "orphans": drift.orphans,
+        "duplicated": drift.duplicated,
+    }
+    if as_json:
+        click.echo(orjson.dumps(report).decode())
+    else:
+        click.echo(
+            f"store {drift.articles} articles, index {drift.documents} documents, "
+            f"{drift.pending} pending; missing {len(drift.missing)}, orphans "
+            f"{len(drift.orphans)}, duplicated {len(drift.duplicated)}"
+            + (" — clean" if drift.clean else " — DRIFT (run `newsdesk check --repair`)")
+        )
+    if not drift.clean:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+def backup(path: Path) -> None:
+    """Write a consistent snapshot of the store to PATH while the server keeps writing."""
+    from app.store.backup import backup as snapshot
+
+    settings = Settings()
+    try:
+        size = snapshot(settings.resolved_database_url, path)
+    except (ValueError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"snapshot written to {path} ({size} bytes). To restore: copy it to "
+        "NEWSDESK_DATA_DIR/newsdesk.db of an empty data directory and start the server; "
+        "the index is rebuilt from it."
+    )
 
 
 if __name__ == "__main__":

@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-from whoosh.index import FileIndex
-
+from app.search.index import IndexStore
 from app.search.schema import to_document
 from app.store import articles as store
 from app.store.db import Database
@@ -30,7 +29,7 @@ class IndexWriterThread:
         self,
         *,
         db: Database,
-        ix: FileIndex,
+        indexes: IndexStore,
         lock_path: Path,
         batch_size: int,
         poll_seconds: float,
@@ -38,7 +37,7 @@ class IndexWriterThread:
         self._db = db
         self._lock_path = lock_path
         self._lock_file: BinaryIO | None = None
-        self._ix = ix
+        self._indexes = indexes
         self._batch_size = batch_size
         self._poll = poll_seconds
         self._wake = threading.Event()
@@ -106,7 +105,13 @@ class IndexWriterThread:
                 return 0
         # Take Whoosh's lock before reading the batch, so that no other writer can commit an
         # older copy of these articles after ours.
-        writer = self._ix.writer(timeout=30.0)
+        name, ix = self._indexes.live()
+        writer = ix.writer(timeout=30.0)
+        if self._indexes.current_name() != name:
+            # A rebuild published a new generation while we waited for the old one's lock.
+            writer.cancel()
+            self._wake.set()
+            return 0
         try:
             with self._db.reading() as session:
                 rows = store.fetch_outbox(session=session, limit=self._batch_size)

@@ -6,12 +6,11 @@ import fcntl
 import logging
 from dataclasses import dataclass
 
-from whoosh.index import FileIndex
-
 from app.config import Settings
 from app.ingest.language import warm_up
-from app.search.index import open_index
+from app.search.index import IndexStore
 from app.search.query import QueryCompiler
+from app.search.schema import build_schema
 from app.search.searchers import SearcherPool
 from app.search.writer import IndexWriterThread
 from app.services.articles import ArticleService
@@ -22,9 +21,10 @@ from app.store.db import Database
 log = logging.getLogger("newsdesk")
 
 
-def prepare_index(settings: Settings, db: Database) -> FileIndex:
-    """Open the index; queue every article when it is new, of another schema version, or short."""
-    ix, fresh = open_index(settings.index_dir)
+def prepare_index(settings: Settings, db: Database) -> IndexStore:
+    """Open the live index; queue every article when it is new, of another schema, or short."""
+    indexes = IndexStore(settings.index_dir)
+    _, ix, fresh = indexes.ensure_live()
     with db.writing() as session:
         stored = store.count_articles(session=session)
         pending = store.count_pending(session=session)
@@ -38,7 +38,7 @@ def prepare_index(settings: Settings, db: Database) -> FileIndex:
                 stored,
             )
             store.enqueue_all(session=session)
-    return ix
+    return indexes
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Runtime:
 
     settings: Settings
     db: Database
-    ix: FileIndex
+    indexes: IndexStore
     writer: IndexWriterThread
     searchers: SearcherPool
     articles: ArticleService
@@ -55,22 +55,22 @@ class Runtime:
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
-        """Migrate the store, open (or rebuild) the index, start the writer."""
+        """Migrate the store, open (or start refilling) the index, start the writer."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
         # Workers start together: one at a time migrates and opens (or recreates) the index.
         with (settings.data_dir / "setup.lock").open("a+b") as setup_lock:
             fcntl.flock(setup_lock, fcntl.LOCK_EX)
             db.migrate()
-            ix = prepare_index(settings, db)
+            indexes = prepare_index(settings, db)
         writer = IndexWriterThread(
             db=db,
-            ix=ix,
+            indexes=indexes,
             lock_path=settings.data_dir / "indexer.lock",
             batch_size=settings.index_batch_size,
             poll_seconds=settings.index_poll_seconds,
         )
-        searchers = SearcherPool(ix)
+        searchers = SearcherPool(indexes)
         articles = ArticleService(
             db=db,
             writer=writer,
@@ -79,7 +79,7 @@ class Runtime:
         )
         search = SearchService(
             searchers=searchers,
-            compiler=QueryCompiler(ix.schema),
+            compiler=QueryCompiler(build_schema()),
             articles=articles,
             limits=SearchLimits(
                 max_chars=settings.query_max_chars,
@@ -90,11 +90,11 @@ class Runtime:
         )
         warm_up()
         writer.start()
-        return cls(settings, db, ix, writer, searchers, articles, search)
+        return cls(settings, db, indexes, writer, searchers, articles, search)
 
     def stop(self) -> None:
-        """Stop the writer, close searchers and the index, dispose of the engines."""
+        """Stop the writer, close searchers and indexes, dispose of the engines."""
         self.writer.stop()
         self.searchers.close()
-        self.ix.close()
+        self.indexes.close()
         self.db.dispose()

@@ -149,6 +149,22 @@ def list_articles(
     return int(total), list(items)
 
 
+def article_ids(*, session: Session) -> set[int]:
+    """Every stored article's id."""
+    return {int(i) for i in session.exec(select(col(Article.id))).all() if i is not None}
+
+
+def updated_since(*, session: Session, moment: datetime) -> list[int]:
+    """Ids of articles created or changed at or after `moment`."""
+    query = select(col(Article.id)).where(col(Article.updated_at) >= moment)
+    return [int(i) for i in session.exec(query).all() if i is not None]
+
+
+def enqueue(*, session: Session, article_ids: Iterable[int]) -> int:
+    """Ask the indexer to look at these articles again (index or remove them)."""
+    return _enqueue(session, article_ids)
+
+
 def count_articles(*, session: Session) -> int:
     """How many articles the store holds."""
     return int(session.exec(select(func.count()).select_from(Article)).one())
