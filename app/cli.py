@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import logging
 import sys
@@ -59,7 +60,17 @@ def serve(host: str, port: int, workers: int, sample: bool) -> None:
         )
     if sample:
         _load_sample(settings)
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, server_header=False)
+    # Worker processes configure logging from this dict, so Newsdesk's own logs reach them too.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["newsdesk"] = {"handlers": ["default"], "level": "INFO"}
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        server_header=False,
+        log_config=log_config,
+    )
 
 
 def _load_sample(settings: Settings) -> None:
