@@ -211,8 +211,10 @@ def similar(
 def spelling_suggestion(searcher: Searcher, word: str) -> str | None:
     """A real word close to `word` from the index's dictionary, or None."""
     lowered = word.lower()
+    if len(lowered) < 3 or not lowered.isalpha():
+        return None  # numbers, codes and identifiers are not misspellings
     reader = searcher.reader()
-    if reader.frequency("spell", lowered) > 0 or len(lowered) < 3:
+    if reader.frequency("spell", lowered) > 0:
         return None
     found: list[str] = searcher.suggest("spell", lowered, limit=1, maxdist=2, prefix=1)
     return found[0] if found and found[0] != lowered else None

@@ -52,3 +52,22 @@ def test_two_apps_on_one_directory_share_one_writer(tmp_path: Path) -> None:
         assert ids(search(follower, "suiveur")) == [made.json()["id"]]
         leader = first if leaders[0] else second
         assert ids(search(leader, "suiveur")) == [made.json()["id"]]
+
+
+def test_a_schema_version_change_rebuilds_the_index_at_start(tmp_path: Path) -> None:
+    with make_client(tmp_path) as client:
+        made = client.post(
+            "/v1/articles",
+            params={"refresh": "wait"},
+            json={"body": "Analysé avec l'ancien schéma.", "language": "fr"},
+        )
+        old = (tmp_path / "data" / "index" / "CURRENT").read_text().strip()
+    (tmp_path / "data" / "index" / old / "newsdesk_schema_version").write_text("0\n")
+    with make_client(tmp_path) as client:
+        new = (tmp_path / "data" / "index" / "CURRENT").read_text().strip()
+        assert new != old
+        deadline = time.monotonic() + 10
+        while client.get("/health").json()["index"]["pending"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ids(search(client, "ancien")) == [made.json()["id"]]
+        assert client.get("/health").json()["index"]["documents"] == 1
