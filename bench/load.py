@@ -63,6 +63,8 @@ class Load:
         self.not_searchable = 0
         self.ids: list[int] = []
         self.waiting: dict[str, float] = {}
+        self.timed_out = 0
+        self.probe_timeouts = 0
 
     def prober(self, stop: threading.Event) -> None:
         """One thread searches for the newest unseen words (OR of up to 20) every 100 ms."""
@@ -73,6 +75,11 @@ class Load:
                 if batch:
                     q = " OR ".join(batch)
                     hits = client.get("/v1/search", params={"q": q, "page_size": 100}).json()
+                    if hits.get("timed_out"):  # partial results prove nothing; ask again
+                        with self.lock:
+                            self.probe_timeouts += 1
+                        time.sleep(0.1)
+                        continue
                     found = {self.acked[t] for t in batch} & {h["id"] for h in hits["hits"]}
                     now = time.monotonic()
                     with self.lock:
@@ -116,6 +123,9 @@ class Load:
                     elif roll < 0.75:
                         kind = "search"
                         response = client.get("/v1/search", params={"q": rnd.choice(QUERIES)})
+                        if response.status_code == 200 and response.json().get("timed_out"):
+                            with self.lock:
+                                self.timed_out += 1
                     else:
                         kind = "fetch"
                         with self.lock:
@@ -164,6 +174,10 @@ class Load:
             if not isinstance(s, int) or s >= 500
         )
         print(f"5xx or transport errors: {server_errors}")
+        print(
+            f"searches cut short by the time limit (timed_out): {self.timed_out} "
+            f"(and {self.probe_timeouts} probe searches)"
+        )
         print(f"acknowledged writes: {len(self.acked)}")
         t = self.to_searchable
         print(
