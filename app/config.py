@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     max_result_depth: int = 10_000
 
+    # "process": the index writer runs in a child process with a core of its own (the default);
+    # "thread": inside the serving process (lighter, for tests and tiny deployments).
+    indexer: Literal["process", "thread"] = "process"
     index_batch_size: int = 500
     index_poll_seconds: float = 0.25
     refresh_wait_seconds: float = 10.0

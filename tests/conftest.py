@@ -17,8 +17,13 @@ KBS_RAW = FIXTURES / "kbs_fr_2023-09_kim_russie.txt"
 
 
 def make_client(tmp_path: Path, **overrides: Any) -> TestClient:
-    """A TestClient on a fresh app whose data lives under tmp_path."""
-    settings = Settings(**{"data_dir": tmp_path / "data", **overrides})
+    """A TestClient on a fresh app whose data lives under tmp_path.
+
+    The index writer runs as a thread here (a child process per app costs a second of start-up);
+    tests/search/test_writer.py and the subprocess tests in tests/durability/ run the default,
+    a writer process.
+    """
+    settings = Settings(**{"data_dir": tmp_path / "data", "indexer": "thread", **overrides})
     return TestClient(create_app(settings), raise_server_exceptions=False)
 
 

@@ -24,38 +24,51 @@ from app.store.db import Database
 log = logging.getLogger("newsdesk.indexer")
 
 # Whoosh merges inside commit(), holding the write lock, so a merge delays every article
-# waiting behind it. On this path only segments of one size tier are merged, once the tier
-# has TIER_WIDTH of them, and never into more than MAX_MERGE_DOCS documents: Whoosh's default
-# policy merged the sample's 2,000-document segment with new ones under load and held new
-# articles back for ~25 s. `newsdesk reindex` writes a single segment again.
+# waiting behind it; its cost follows the bytes merged, not the number of documents. While
+# articles flow, only segments of one size tier are merged, once the tier has TIER_WIDTH of
+# them, and never into more than BUSY_MERGE_BYTES: Whoosh's default policy merged the sample's
+# large segments with small new ones under load and held new articles back for ~25 s. After
+# IDLE_SECONDS without work, one commit merges the tiers up to IDLE_MERGE_BYTES; `newsdesk
+# reindex` writes a single segment again.
 TIER_WIDTH = 8
-MAX_MERGE_DOCS = 5000
+BUSY_MERGE_BYTES = 4 * 1024 * 1024
+IDLE_MERGE_BYTES = 512 * 1024 * 1024
+IDLE_SECONDS = 5.0
 
 
-def merge_tiers(writer: Any, segments: list[Any]) -> list[Any]:
-    """Merge the smallest segments of the first full size tier, up to MAX_MERGE_DOCS."""
-    tiers: dict[int, list[Any]] = {}
-    for segment in segments:
-        size = max(1, segment.doc_count_all())
-        tiers.setdefault(len(str(size)), []).append(segment)  # 1-9, 10-99, 100-999 …
-    for _, members in sorted(tiers.items()):
-        if len(members) < TIER_WIDTH:
-            continue
-        chosen: list[Any] = []
-        total = 0
-        for segment in sorted(members, key=lambda s: s.doc_count_all()):
-            if total + segment.doc_count_all() > MAX_MERGE_DOCS:
-                break
-            chosen.append(segment)
-            total += segment.doc_count_all()
-        if len(chosen) < 2:
-            continue
-        for segment in chosen:
-            reader = SegmentReader(writer.storage, writer.schema, segment)
-            writer.add_reader(reader)
-            reader.close()
-        return [s for s in segments if s not in chosen]
-    return segments
+def segment_bytes(storage: Any, segment: Any) -> int:
+    """The size of a segment's files on disk."""
+    return sum(storage.file_length(name) for name in segment.list_files(storage))
+
+
+def tiered_merges(max_bytes: int) -> Any:
+    """A Whoosh merge policy: merge the smallest segments of the first full size tier."""
+
+    def merge(writer: Any, segments: list[Any]) -> list[Any]:
+        sizes = {id(s): max(1, segment_bytes(writer.storage, s)) for s in segments}
+        tiers: dict[int, list[Any]] = {}
+        for segment in segments:  # tiers by powers of 4 of their bytes
+            tiers.setdefault(sizes[id(segment)].bit_length() // 2, []).append(segment)
+        for _, members in sorted(tiers.items()):
+            if len(members) < TIER_WIDTH:
+                continue
+            chosen: list[Any] = []
+            total = 0
+            for segment in sorted(members, key=lambda s: sizes[id(s)]):
+                if total + sizes[id(segment)] > max_bytes:
+                    break
+                chosen.append(segment)
+                total += sizes[id(segment)]
+            if len(chosen) < 2:
+                continue
+            for segment in chosen:
+                reader = SegmentReader(writer.storage, writer.schema, segment)
+                writer.add_reader(reader)
+                reader.close()
+            return [s for s in segments if s not in chosen]
+        return segments
+
+    return merge
 
 
 class IndexWriterThread:
@@ -163,7 +176,7 @@ class IndexWriterThread:
             writer.cancel()
             raise
         started = time.monotonic()
-        writer.commit(mergetype=merge_tiers)
+        writer.commit(mergetype=tiered_merges(BUSY_MERGE_BYTES))
         elapsed = time.monotonic() - started
         if elapsed > 1.0:
             log.warning("index commit of %d articles took %.1f s", len(documents), elapsed)
@@ -173,11 +186,31 @@ class IndexWriterThread:
             self._done.notify_all()
         return len(rows)
 
+    def consolidate(self) -> None:
+        """One commit that merges segments up to IDLE_MERGE_BYTES (run when idle)."""
+        name, ix = self._indexes.live()
+        writer = ix.writer(timeout=30.0)
+        if self._indexes.current_name() != name:
+            writer.cancel()
+            return
+        started = time.monotonic()
+        before = len(ix._segments())
+        writer.commit(mergetype=tiered_merges(IDLE_MERGE_BYTES))
+        after = len(ix._segments())
+        if after < before:
+            log.info(
+                "idle merge: %d segments into %d in %.1f s",
+                before,
+                after,
+                time.monotonic() - started,
+            )
+
     def _run(self) -> None:
         # One writer per data directory, across processes: whoever holds the lock file drains
         # the outbox; the others wait and take over if it dies (the kernel drops its lock).
         while not self._stopping.is_set() and not self._lead():
             self._stopping.wait(1.0)
+        last_work, merged = time.monotonic(), False
         while not self._stopping.is_set():
             try:
                 settled = self.drain()
@@ -187,6 +220,14 @@ class IndexWriterThread:
                 self.last_error = type(exc).__name__
                 settled = 0
                 self._stopping.wait(1.0)
+            if settled:
+                last_work, merged = time.monotonic(), False
+            elif not merged and time.monotonic() - last_work > IDLE_SECONDS:
+                merged = True
+                try:
+                    self.consolidate()
+                except Exception:
+                    log.exception("idle merge failed")
             if settled == 0:
                 self._wake.wait(self._poll)
                 self._wake.clear()

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from app.ingest.article import ArticleCreate, PreparedArticle, prepare, source_key
 from app.ingest.dates import PartialDate
+from app.search.indexer import IndexerProcess
 from app.search.writer import IndexWriterThread
 from app.services.errors import Conflict, NotFound, Overloaded
 from app.store import articles as store
@@ -60,7 +61,7 @@ class ArticleService:
         self,
         *,
         db: Database,
-        writer: IndexWriterThread | None,
+        writer: IndexWriterThread | IndexerProcess | None,
         refresh_timeout: float,
         max_pending: int | None = None,
     ) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.ingest.language import warm_up
 from app.search.index import IndexStore
+from app.search.indexer import IndexerProcess
 from app.search.query import QueryCompiler
 from app.search.schema import build_schema
 from app.search.searchers import SearcherPool
@@ -48,7 +49,7 @@ class Runtime:
     settings: Settings
     db: Database
     indexes: IndexStore
-    writer: IndexWriterThread
+    writer: IndexWriterThread | IndexerProcess
     searchers: SearcherPool
     articles: ArticleService
     search: SearchService
@@ -63,13 +64,22 @@ class Runtime:
             fcntl.flock(setup_lock, fcntl.LOCK_EX)
             db.migrate()
             indexes = prepare_index(settings, db)
-        writer = IndexWriterThread(
-            db=db,
-            indexes=indexes,
-            lock_path=settings.data_dir / "indexer.lock",
-            batch_size=settings.index_batch_size,
-            poll_seconds=settings.index_poll_seconds,
-        )
+        writer: IndexWriterThread | IndexerProcess
+        if settings.indexer == "process":
+            writer = IndexerProcess(
+                db=db,
+                index_dir=settings.index_dir,
+                lock_path=settings.data_dir / "indexer.lock",
+                batch_size=settings.index_batch_size,
+            )
+        else:
+            writer = IndexWriterThread(
+                db=db,
+                indexes=indexes,
+                lock_path=settings.data_dir / "indexer.lock",
+                batch_size=settings.index_batch_size,
+                poll_seconds=settings.index_poll_seconds,
+            )
         searchers = SearcherPool(indexes)
         articles = ArticleService(
             db=db,

@@ -6,15 +6,20 @@ import fcntl
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ids, make_client, search
 
+MODES = pytest.mark.parametrize("indexer", ["process", "thread"])
 
-def test_backlog_past_its_bound_gets_503_then_drains(tmp_path: Path) -> None:
+
+@MODES
+def test_backlog_past_its_bound_gets_503_then_drains(tmp_path: Path, indexer: str) -> None:
     data = tmp_path / "data"
     data.mkdir()
     with (data / "indexer.lock").open("a+b") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another process is "the writer"
-        with make_client(tmp_path, max_pending=2) as client:
+        with make_client(tmp_path, max_pending=2, indexer=indexer) as client:
             for n in range(3):
                 made = client.post("/v1/articles", json={"body": f"Dépêche numéro {n}."})
                 assert made.status_code == 201
@@ -33,8 +38,12 @@ def test_backlog_past_its_bound_gets_503_then_drains(tmp_path: Path) -> None:
         assert client.get("/v1/articles").json()["total"] == 4
 
 
-def test_two_apps_on_one_directory_share_one_writer(tmp_path: Path) -> None:
-    with make_client(tmp_path) as first, make_client(tmp_path) as second:
+@MODES
+def test_two_apps_on_one_directory_share_one_writer(tmp_path: Path, indexer: str) -> None:
+    with (
+        make_client(tmp_path, indexer=indexer) as first,
+        make_client(tmp_path, indexer=indexer) as second,
+    ):
         leaders = [c.app.state.runtime.writer.leading for c in (first, second)]
         deadline = time.monotonic() + 5
         while not any(leaders) and time.monotonic() < deadline:
@@ -54,8 +63,9 @@ def test_two_apps_on_one_directory_share_one_writer(tmp_path: Path) -> None:
         assert ids(search(leader, "suiveur")) == [made.json()["id"]]
 
 
-def test_a_schema_version_change_rebuilds_the_index_at_start(tmp_path: Path) -> None:
-    with make_client(tmp_path) as client:
+@MODES
+def test_a_schema_version_change_rebuilds_the_index_at_start(tmp_path: Path, indexer: str) -> None:
+    with make_client(tmp_path, indexer=indexer) as client:
         made = client.post(
             "/v1/articles",
             params={"refresh": "wait"},
@@ -63,7 +73,7 @@ def test_a_schema_version_change_rebuilds_the_index_at_start(tmp_path: Path) -> 
         )
         old = (tmp_path / "data" / "index" / "CURRENT").read_text().strip()
     (tmp_path / "data" / "index" / old / "newsdesk_schema_version").write_text("0\n")
-    with make_client(tmp_path) as client:
+    with make_client(tmp_path, indexer=indexer) as client:
         new = (tmp_path / "data" / "index" / "CURRENT").read_text().strip()
         assert new != old
         deadline = time.monotonic() + 10
