@@ -1,6 +1,6 @@
 """Crash with a backlog, restart, and time the recovery; prints figures, asserts nothing.
 
-    .venv/bin/python bench/recovery.py [--backlog 5000] [PATH ...]
+    .venv/bin/python bench/recovery.py [--backlog 5000] [--limit N] [PATH ...]
 
 Starts `newsdesk serve` on a temporary data directory, bulk-loads the corpus (default: the
 bundled sample) twice over (the second pass must answer `unchanged`), then enough renamed copies
@@ -68,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path)
     parser.add_argument("--backlog", type=int, default=5000)
+    parser.add_argument("--limit", type=int, default=0, help="use the first N articles only")
     args = parser.parse_args()
     files = find_files(args.paths or [PROJECT_ROOT / "data" / "sample"])
     corpus = [
@@ -76,6 +77,8 @@ def main() -> None:
         for _, item in read_file(path)
         if isinstance(item, ArticleCreate)
     ]
+    if args.limit:
+        corpus = corpus[: args.limit]
     copies = []
     n = 0
     while len(copies) < args.backlog:

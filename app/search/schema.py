@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, Schema
+from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, FieldType, Schema
+from whoosh.formats import Existence
 
 from app.search.analysis import (
     CJK_LANGUAGES,
@@ -18,7 +19,7 @@ from app.search.analysis import (
 from app.store.models import Article
 
 # Bump on any change to the fields or the analysers: a mismatch rebuilds the index at start-up.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TITLE_BOOST = 2.0
 FOLD_SUFFIX = "xx"
 CJK_SUFFIX = "cjk"
@@ -53,7 +54,7 @@ def build_schema() -> Schema:
         # `title:` and `body:` in a query name these; the parser spreads them over the languages.
         "title": TEXT(analyzer=folding_analyzer()),
         "body": TEXT(analyzer=folding_analyzer()),
-        "spell": TEXT(analyzer=spelling_analyzer(), spelling=True, phrase=False),
+        "spell": FieldType(Existence(), analyzer=spelling_analyzer()),
     }
     for suffix in SUFFIXES:
         if suffix == FOLD_SUFFIX:
