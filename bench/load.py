@@ -1,6 +1,6 @@
 """Mixed load on loopback: writes, searches and fetches from concurrent clients; prints figures.
 
-    .venv/bin/python bench/load.py [--clients 16] [--seconds 60] [--workers 1] [--url URL]
+    .venv/bin/python -m bench.load [--clients 16] [--seconds 60] [--workers 1] [--url URL]
 
 Without --url it starts `newsdesk serve` on a temporary data directory, loads the bundled
 sample, and stops it at the end. A quarter of the requests write one article, half search,
@@ -14,9 +14,6 @@ import argparse
 import os
 import random
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -24,7 +21,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import httpx
-import orjson
+
+from bench.common import check, free_port, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = [
@@ -203,13 +201,6 @@ class Load:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url")
@@ -222,27 +213,11 @@ def main() -> None:
         load.run()
         load.report()
         return
-    newsdesk = Path(sys.executable).parent / "newsdesk"
     with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
         port = free_port()
-        env = {**os.environ, "NEWSDESK_DATA_DIR": tmp}
-        env.pop("NEWSDESK_API_KEYS", None)
-        log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115
-        server = subprocess.Popen(
-            [
-                str(newsdesk),
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--sample",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        server = start_server(data, port, "--workers", str(args.workers), "--sample")
         url = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(base_url=url, timeout=5) as client:
@@ -262,10 +237,7 @@ def main() -> None:
             load = Load(url, args.seconds, args.clients)
             load.run()
             load.report()
-            check = subprocess.run(
-                [str(newsdesk), "check", "--json"], env=env, capture_output=True, text=True
-            )
-            report = orjson.loads(check.stdout.strip().splitlines()[-1])
+            report = check(data)
             print(
                 f"newsdesk check: clean={report['clean']} articles={report['articles']} "
                 f"documents={report['documents']}"
@@ -273,7 +245,6 @@ def main() -> None:
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=60)
-            log.close()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Crash with a backlog, restart, and time the recovery; prints figures, asserts nothing.
 
-    .venv/bin/python bench/recovery.py [--backlog 5000] [--limit N] [PATH ...]
+    .venv/bin/python -m bench.recovery [--backlog 5000] [--limit N] [PATH ...]
 
 Starts `newsdesk serve` on a temporary data directory, bulk-loads the corpus (default: the
 bundled sample) twice over (the second pass must answer `unchanged`), then enough renamed copies
@@ -15,9 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,28 +26,7 @@ import orjson
 from app.config import PROJECT_ROOT
 from app.ingest.article import ArticleCreate
 from app.ingest.files import find_files, read_file
-
-NEWSDESK = Path(sys.executable).parent / "newsdesk"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start(data: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data)}
-    env.pop("NEWSDESK_API_KEYS", None)
-    log = (data.parent / "server.log").open("ab")
-    return subprocess.Popen(
-        [str(NEWSDESK), "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+from bench.common import check, free_port, start_server
 
 
 def until(url: str, path: str, params: dict[str, Any] | None = None) -> float:
@@ -95,7 +71,7 @@ def main() -> None:
         data.mkdir()
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start(data, port)
+        server = start_server(data, port)
         until(url, "/health")
         with httpx.Client(base_url=url, timeout=300) as client:
             first = client.post("/v1/articles/bulk", json=corpus).json()
@@ -116,7 +92,7 @@ def main() -> None:
         print(f"then {len(acked)} more acknowledged; killed with {pending} waiting for the indexer")
 
         restarted = time.monotonic()
-        server = start(data, port)
+        server = start_server(data, port)
         try:
             health = until(url, "/health")
             fetch = until(url, f"/v1/articles/{acked[-1]}")
@@ -143,11 +119,7 @@ def main() -> None:
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=60)
-        env = {**os.environ, "NEWSDESK_DATA_DIR": str(data)}
-        check = subprocess.run(
-            [str(NEWSDESK), "check", "--json"], env=env, capture_output=True, text=True
-        )
-        report = orjson.loads(check.stdout.strip().splitlines()[-1])
+        report = check(data)
         print(
             f"newsdesk check: clean={report['clean']} articles={report['articles']} "
             f"documents={report['documents']} duplicated={len(report['duplicated'])}"

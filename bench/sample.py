@@ -1,6 +1,6 @@
 """Ingest a corpus into a temporary Newsdesk and print store, index and search figures.
 
-    .venv/bin/python bench/sample.py [PATH ...]     (default: the bundled data/sample/)
+    .venv/bin/python -m bench.sample [PATH ...]     (default: the bundled data/sample/)
 
 Figures only, no assertions. The app runs in-process through TestClient (HTTP routing,
 validation and serialisation included, no sockets).
