@@ -180,7 +180,7 @@ def reindex() -> None:
     from tqdm import tqdm
 
     from app.search.index import IndexStore
-    from app.services.maintenance import rebuild
+    from app.services.maintenance import RebuildRunning, rebuild
     from app.store import articles as store
     from app.store.db import Database
 
@@ -196,6 +196,8 @@ def reindex() -> None:
             total=total, desc="reindex", unit=" articles", disable=None, file=sys.stderr
         ) as bar:
             name, size = rebuild(db=db, indexes=indexes, progress=bar.update)
+    except RebuildRunning as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         indexes.close()
         db.dispose()

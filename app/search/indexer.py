@@ -81,27 +81,47 @@ class IndexerProcess:
         self._db = db
         self._leading = _CONTEXT.Value("b", 0, lock=False)
         self._failing = _CONTEXT.Value("b", 0, lock=False)
-        self._process = _CONTEXT.Process(
-            target=_main,
-            name="newsdesk-indexer",
-            args=(
-                db.url,
-                str(index_dir),
-                str(lock_path),
-                batch_size,
-                self._leading,
-                self._failing,
-                os.getpid(),
-            ),
-            daemon=True,
+        self._args = (
+            db.url,
+            str(index_dir),
+            str(lock_path),
+            batch_size,
+            self._leading,
+            self._failing,
+            os.getpid(),
+        )
+        self._process = self._spawn()
+        self._stopping = threading.Event()
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="newsdesk-indexer-supervisor", daemon=True
         )
 
+    def _spawn(self) -> Any:
+        return _CONTEXT.Process(target=_main, name="newsdesk-indexer", args=self._args, daemon=True)
+
+    def _supervise(self) -> None:
+        # A child that died (killed, out of memory) is replaced: the lock file makes a new one
+        # safe, and without it nothing would index again until the server restarted.
+        while not self._stopping.wait(1.0):
+            if not self._process.is_alive():
+                log.warning(
+                    "indexer process %s ended (%s); starting another",
+                    self._process.pid,
+                    self._process.exitcode,
+                )
+                self._leading.value = 0
+                self._process = self._spawn()
+                self._process.start()
+
     def start(self) -> None:
-        """Start the child process."""
+        """Start the child process and the thread that replaces it if it dies."""
         self._process.start()
+        self._supervisor.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the child (SIGTERM) to finish its batch and exit; kill it if it does not."""
+        self._stopping.set()
+        self._supervisor.join(5)
         if self._process.is_alive():
             self._process.terminate()
         self._process.join(timeout)
@@ -112,7 +132,13 @@ class IndexerProcess:
     @property
     def alive(self) -> bool:
         """Whether the child runs."""
-        return self._process.is_alive()
+        return bool(self._process.is_alive())
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id."""
+        pid: int | None = self._process.pid
+        return pid
 
     @property
     def leading(self) -> bool:

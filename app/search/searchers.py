@@ -54,13 +54,17 @@ def _renew(ix: FileIndex, old: IndexReader | None) -> IndexReader:
 
 
 class SearcherPool:
-    """One searcher per thread, on the newest commit of the live generation."""
+    """One searcher per thread, on the newest commit of the live generation.
+
+    Request threads come and go (the server's thread pool retires idle ones), so each renewal
+    also closes the searchers of threads that have ended: left open, they held the files of
+    merged-away segments for good.
+    """
 
     def __init__(self, indexes: IndexStore) -> None:
         self._indexes = indexes
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._all: set[Searcher] = set()
+        self._by_thread: dict[threading.Thread, tuple[str, Searcher]] = {}
 
     def _open(self, old: Searcher | None, same_generation: bool) -> tuple[str, Searcher]:
         # A commit deletes the files of the generation it replaces; a searcher opened from the
@@ -78,27 +82,33 @@ class SearcherPool:
         raise AssertionError("unreachable")
 
     def get(self) -> Searcher:
-        """This thread's searcher, reopened if the index committed or was swapped since."""
-        searcher: Searcher | None = getattr(self._local, "searcher", None)
-        name: str | None = getattr(self._local, "name", None)
+        """This thread's searcher, renewed if the index committed or was swapped since."""
+        me = threading.current_thread()
+        with self._lock:
+            name, searcher = self._by_thread.get(me, (None, None))
         live = self._indexes.current_name()
         if searcher is not None and name == live and searcher.up_to_date():
             return searcher
         new_name, fresh = self._open(searcher, same_generation=name == live)
+        if searcher is not None and name != live:
+            searcher.close()
+        # else: its unchanged segment readers live on in `fresh`; _renew closed the rest
         with self._lock:
-            if searcher is not None:
-                self._all.discard(searcher)
-                if name != live:
-                    searcher.close()
-                # else: its unchanged segment readers live on in `fresh`; _renew closed the rest
-            self._all.add(fresh)
-        self._local.searcher = fresh
-        self._local.name = new_name
+            self._by_thread[me] = (new_name, fresh)
+            ended = [t for t in self._by_thread if not t.is_alive()]
+            retired = [self._by_thread.pop(t)[1] for t in ended]
+        for old in retired:
+            old.close()
         return fresh
+
+    def open_count(self) -> int:
+        """How many searchers are open (one per live thread that searched)."""
+        with self._lock:
+            return len(self._by_thread)
 
     def close(self) -> None:
         """Close every searcher this pool opened."""
         with self._lock:
-            for searcher in self._all:
+            for _, searcher in self._by_thread.values():
                 searcher.close()
-            self._all.clear()
+            self._by_thread.clear()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from app.search.index import IndexStore, document_ids
 from app.search.schema import to_document
@@ -76,6 +78,10 @@ def _index_ids(writer: object, db: Database, ids: list[int], *, fresh: bool) -> 
                 writer.delete_by_term("id", article_id)  # type: ignore[attr-defined]
 
 
+class RebuildRunning(RuntimeError):
+    """Another rebuild holds the reindex lock."""
+
+
 def rebuild(
     *, db: Database, indexes: IndexStore, progress: Callable[[int], None] | None = None
 ) -> tuple[str, int]:
@@ -84,7 +90,33 @@ def rebuild(
     Writes keep flowing meanwhile: the live writer indexes them into the old generation, and
     the catch-up below, run while holding the old generation's write lock, copies every article
     changed since the build began, and every id that differs, into the new one before the swap.
+    One rebuild at a time (a lock file), or two could publish over each other and prune the
+    other's generation.
     """
+    indexes.root.mkdir(parents=True, exist_ok=True)
+    with (indexes.root / "reindex.lock").open("a+b") as guard:
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise RebuildRunning("another `newsdesk reindex` is running") from None
+        return _rebuild(db=db, indexes=indexes, progress=progress)
+
+
+def _live_write_lock(indexes: IndexStore) -> tuple[str | None, Any]:
+    """The live generation's name and a writer holding its lock, the name checked under it."""
+    while True:
+        live_name = indexes.current_name()
+        if live_name is None:
+            return None, None
+        lock = indexes.open(live_name).writer(timeout=120.0)
+        if indexes.current_name() == live_name:
+            return live_name, lock
+        lock.cancel()  # published over while we waited: lock the new live generation instead
+
+
+def _rebuild(
+    *, db: Database, indexes: IndexStore, progress: Callable[[int], None] | None
+) -> tuple[str, int]:
     with db.reading() as session:
         started = store.now_utc() - _CLOCK_MARGIN
         ids = sorted(store.article_ids(session=session))
@@ -99,8 +131,7 @@ def rebuild(
         writer.cancel()
         raise
     writer.commit()
-    live_name = indexes.current_name()
-    live_lock = indexes.open(live_name).writer(timeout=120.0) if live_name else None
+    live_name, live_lock = _live_write_lock(indexes)
     try:
         with db.reading() as session:
             changed = store.updated_since(session=session, moment=started)

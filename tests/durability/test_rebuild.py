@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import sqlite3
 import threading
@@ -137,3 +138,16 @@ def test_backup_while_writing_restores_everything_acknowledged_before(tmp_path: 
         for token, article_id in before.items():
             hits = client.get("/v1/search", params={"q": token}).json()["hits"]
             assert [h["id"] for h in hits] == [article_id], token
+
+
+def test_one_reindex_at_a_time(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    corpus = tmp_path / "a.json"
+    corpus.write_bytes(orjson.dumps(_articles("y", 5)))
+    assert newsdesk("ingest", str(corpus), data_dir=data).returncode == 0
+    with (data / "index" / "reindex.lock").open("a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a rebuild is under way
+        refused = newsdesk("reindex", data_dir=data)
+    assert refused.returncode != 0
+    assert "another `newsdesk reindex` is running" in refused.stderr
+    assert newsdesk("reindex", data_dir=data).returncode == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -81,3 +83,20 @@ def test_a_schema_version_change_rebuilds_the_index_at_start(tmp_path: Path, ind
             time.sleep(0.1)
         assert ids(search(client, "ancien")) == [made.json()["id"]]
         assert client.get("/health").json()["index"]["documents"] == 1
+
+
+def test_a_killed_indexer_process_is_replaced(tmp_path: Path) -> None:
+    with make_client(tmp_path, indexer="process") as client:
+        writer = client.app.state.runtime.writer
+        first = writer.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        made = client.post(
+            "/v1/articles",
+            params={"refresh": "wait"},
+            json={"body": "Indexé par le remplaçant.", "language": "fr"},
+        )
+        assert made.status_code == 201
+        assert ids(search(client, "remplaçant")) == [made.json()["id"]]
+        assert writer.pid != first and writer.alive
+        assert client.get("/health").json()["status"] == "ok"
