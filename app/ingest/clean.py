@@ -33,8 +33,8 @@ def clean_text(value: str, *, multiline: bool) -> str:
 
 def normalise_url(value: str) -> str:
     """Lower-case scheme and host, drop the fragment; raises ValueError for anything not http(s)."""
-    if any(ch.isspace() for ch in value):
-        raise ValueError("URL must not contain whitespace")
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValueError("URL must not contain whitespace or control characters")
     if len(value) > MAX_URL_CHARS:
         raise ValueError(f"URL is longer than {MAX_URL_CHARS} characters")
     try:
