@@ -9,10 +9,16 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from app.config import Settings
+
+if TYPE_CHECKING:  # imported lazily at run time: `newsdesk --help` stays fast
+    from app.ingest.payloads import Item
+    from app.services.articles import ArticleService
+    from app.services.runtime import Runtime
 
 log = logging.getLogger("newsdesk")
 
@@ -98,19 +104,19 @@ def find_sample(settings: Settings) -> list[Path]:
     return find_files([settings.sample_dir])
 
 
-def _ingest(service: object, paths: list[Path], raw_options: dict[str, object]) -> Counter[str]:
+def _ingest(
+    service: ArticleService, paths: list[Path], raw_options: dict[str, object]
+) -> Counter[str]:
     from tqdm import tqdm
 
     from app.ingest.files import read_file
-    from app.services.articles import ArticleService
 
-    assert isinstance(service, ArticleService)
     counts: Counter[str] = Counter()
-    batch: list[tuple[str, object]] = []
+    batch: list[tuple[str, Item]] = []
     errors: list[str] = []
 
     def flush() -> None:
-        results = service.upsert_many([item for _, item in batch])  # type: ignore[misc]
+        results = service.upsert_many([item for _, item in batch])
         for (where, _), result in zip(batch, results, strict=True):
             if result.result is not None:
                 counts[result.result.status] += 1
@@ -161,11 +167,9 @@ def ingest(paths: tuple[Path, ...], language: str | None, source: str | None) ->
         sys.exit(1)
 
 
-def _wait_drained(runtime: object) -> None:
-    from app.services.runtime import Runtime
+def _wait_drained(runtime: Runtime) -> None:
     from app.store import articles as store
 
-    assert isinstance(runtime, Runtime)
     runtime.writer.wake()
     while True:
         with runtime.db.reading() as session:

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from app.ingest.article import ArticleCreate
-from app.ingest.payloads import Item, _item, raw_article
+from app.ingest.payloads import Item, raw_article, to_item
 
 SUFFIXES = {".json", ".jsonl", ".ndjson", ".txt"}
 _FIELDS = set(ArticleCreate.model_fields)
@@ -34,7 +34,7 @@ def _lenient(obj: Any) -> Item:
     # Files from elsewhere carry their own ids and licences; only the article's fields are kept.
     if isinstance(obj, dict):
         obj = {k: v for k, v in obj.items() if k in _FIELDS}
-    return _item(obj)
+    return to_item(obj)
 
 
 def read_file(path: Path, **raw_options: Any) -> Iterator[tuple[str, Item]]:

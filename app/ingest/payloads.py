@@ -17,7 +17,8 @@ class PayloadError(ValueError):
     """A body that cannot be read at all (as opposed to one bad item in it)."""
 
 
-def _item(obj: Any) -> Item:
+def to_item(obj: Any) -> Item:
+    """A decoded JSON value as a validated article, or the error that makes it one."""
     if not isinstance(obj, dict):
         return ValueError("each item must be a JSON object")
     try:
@@ -38,7 +39,7 @@ def parse_json_array(data: bytes, *, max_items: int) -> list[Item]:
         raise PayloadError("the body must be a JSON array of articles")
     if len(value) > max_items:
         raise PayloadError(f"{len(value)} items; a bulk request takes at most {max_items}")
-    return [_item(obj) for obj in value]
+    return [to_item(obj) for obj in value]
 
 
 def parse_ndjson(data: bytes, *, max_items: int) -> list[Item]:
@@ -50,7 +51,7 @@ def parse_ndjson(data: bytes, *, max_items: int) -> list[Item]:
         if len(items) >= max_items:
             raise PayloadError(f"more than {max_items} items; a bulk request takes at most that")
         try:
-            items.append(_item(orjson.loads(line)))
+            items.append(to_item(orjson.loads(line)))
         except orjson.JSONDecodeError as exc:
             items.append(ValueError(f"line is not valid JSON: {exc}"))
     return items
@@ -83,4 +84,4 @@ def raw_article(
         "source": source,
         "url": url,
     }
-    return _item({k: v for k, v in fields.items() if v is not None})
+    return to_item({k: v for k, v in fields.items() if v is not None})

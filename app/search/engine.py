@@ -11,22 +11,13 @@ from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
 
 from app.search.schema import SUFFIXES, suffix_for
+from app.store.articles import ListFilters
 
 SNIPPET_CHARS = 240
 
 
 class SearchFailed(ValueError):
     """Whoosh refused to run a query that parsed."""
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    """Restrictions ANDed with the text query, built in code from validated API parameters."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-    languages: tuple[str, ...] = ()
-    source_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,7 +42,7 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def filter_query(filters: SearchFilters) -> query.Query | None:
+def filter_query(filters: ListFilters) -> query.Query | None:
     """The filter as a Whoosh query: date spans overlap, languages and sources match."""
     parts: list[query.Query] = []
     if filters.end is not None:
@@ -86,7 +77,7 @@ def run_search(
     searcher: Searcher,
     q: query.Query,
     *,
-    filters: SearchFilters,
+    filters: ListFilters,
     sort: str,
     page: int,
     page_size: int,
@@ -99,11 +90,10 @@ def run_search(
         sortedby = sorting.FieldFacet("ts_new", reverse=True)
     elif sort == "oldest":
         sortedby = sorting.FieldFacet("ts_old")
-    groupedby = (
-        {name: sorting.FieldFacet(fieldname) for name, fieldname in _FACETS.items()}
-        if facets
-        else None
-    )
+    # The language facet is always collected: every document has one, so its counts add up to
+    # the total in the same pass (len(results) would run the query a second time).
+    names = list(_FACETS) if facets else ["language"]
+    groupedby = {name: sorting.FieldFacet(_FACETS[name]) for name in names}
     flt = filter_query(filters)
     if flt is not None:
         q = query.And([q, flt])
@@ -130,20 +120,19 @@ def run_search(
         for hit in results[start : start + page_size]
     ]
     counts: dict[str, dict[str, int]] = {}
-    if facets:
-        for name in _FACETS:
-            groups = results.groups(name)
-            counts[name] = {
-                str(key): int(n)
-                for key, n in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))
-                if key not in (None, "", b"")
-            }
-        total = sum(counts["language"].values())
-    else:
-        total = results.scored_length() if timed_out else len(results)
+    for name in names:
+        groups = results.groups(name)
+        counts[name] = {
+            str(key): int(n)
+            for key, n in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            if key not in (None, "", b"")
+        }
+    total = sum(counts["language"].values())
     if sort != "relevance":
         hits = [Scored(id=h.id, score=None) for h in hits]
-    return SearchOutcome(total=total, hits=hits, facets=counts, timed_out=timed_out)
+    return SearchOutcome(
+        total=total, hits=hits, facets=counts if facets else {}, timed_out=timed_out
+    )
 
 
 class _MarkFormatter(highlight.HtmlFormatter):  # type: ignore[misc]

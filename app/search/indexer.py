@@ -17,11 +17,11 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from app.store import articles as store
+from app.search.index import IndexStore
+from app.search.writer import IndexWriterThread, wait_until_indexed
 from app.store.db import Database
 
 log = logging.getLogger("newsdesk.indexer")
@@ -38,9 +38,6 @@ def _main(
     failing: Any,
     parent: int,
 ) -> None:
-    from app.search.index import IndexStore
-    from app.search.writer import IndexWriterThread
-
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -155,11 +152,4 @@ class IndexerProcess:
 
     def wait_for(self, outbox_ids: list[int], timeout: float) -> bool:
         """Block until these outbox rows are indexed (True) or the timeout passes (False)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._db.reading() as session:
-                if not store.outbox_contains(session=session, ids=outbox_ids):
-                    return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
+        return wait_until_indexed(self._db, outbox_ids, timeout)

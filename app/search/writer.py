@@ -71,6 +71,21 @@ def tiered_merges(max_bytes: int) -> Any:
     return merge
 
 
+def wait_until_indexed(db: Database, outbox_ids: list[int], timeout: float) -> bool:
+    """Poll the outbox until these rows are gone (True) or the timeout passes (False).
+
+    The store is asked, not the writer, so this works from any process.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.reading() as session:
+            if not store.outbox_contains(session=session, ids=outbox_ids):
+                return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
 class IndexWriterThread:
     """Owns the Whoosh writer; `wake()` after a write, `wait_for()` to read one's own writes."""
 
@@ -91,7 +106,6 @@ class IndexWriterThread:
         self._poll = poll_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._done = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="newsdesk-indexer", daemon=True)
         self.last_error: str | None = None
 
@@ -135,17 +149,8 @@ class IndexWriterThread:
 
     def wait_for(self, outbox_ids: list[int], timeout: float) -> bool:
         """Block until these outbox rows are indexed (True) or the timeout passes (False)."""
-        deadline = time.monotonic() + timeout
         self.wake()
-        while True:
-            with self._db.reading() as session:
-                if not store.outbox_contains(session=session, ids=outbox_ids):
-                    return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            with self._done:
-                self._done.wait(min(remaining, self._poll))
+        return wait_until_indexed(self._db, outbox_ids, timeout)
 
     def drain(self) -> int:
         """Index one batch from the outbox; returns how many outbox rows it settled."""
@@ -182,8 +187,6 @@ class IndexWriterThread:
             log.warning("index commit of %d articles took %.1f s", len(documents), elapsed)
         with self._db.writing() as session:
             store.remove_outbox(session=session, ids=[row.id for row in rows if row.id is not None])
-        with self._done:
-            self._done.notify_all()
         return len(rows)
 
     def consolidate(self) -> None:

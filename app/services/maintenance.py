@@ -62,7 +62,7 @@ def repair(*, db: Database, drift: Drift) -> int:
     return len(ids)
 
 
-def _index_ids(writer: object, db: Database, ids: list[int], *, fresh: bool) -> None:
+def _index_ids(writer: Any, db: Database, ids: list[int], *, fresh: bool) -> None:
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         with db.reading() as session:
@@ -71,11 +71,11 @@ def _index_ids(writer: object, db: Database, ids: list[int], *, fresh: bool) -> 
             if article_id in found:
                 document = to_document(found[article_id])
                 if fresh:
-                    writer.add_document(**document)  # type: ignore[attr-defined]
+                    writer.add_document(**document)
                 else:
-                    writer.update_document(**document)  # type: ignore[attr-defined]
+                    writer.update_document(**document)
             elif not fresh:
-                writer.delete_by_term("id", article_id)  # type: ignore[attr-defined]
+                writer.delete_by_term("id", article_id)
 
 
 class RebuildRunning(RuntimeError):

@@ -101,12 +101,7 @@ class SearchService:
             parsed = self._compiler.compile(checked, suffixes=suffixes)
         except QueryError as exc:
             raise BadQuery(exc.message, position=exc.position) from None
-        filters = engine.SearchFilters(
-            start=request.filters.start,
-            end=request.filters.end,
-            languages=request.filters.languages,
-            source_keys=request.filters.source_keys,
-        )
+        filters = request.filters
         if parsed is wq.NullQuery:
             outcome = engine.SearchOutcome(total=0, hits=[], facets=engine.empty_facets())
         else:
@@ -157,7 +152,7 @@ class SearchService:
         checked: CheckedQuery,
         searcher: Searcher,
         suffixes: tuple[str, ...],
-        filters: engine.SearchFilters,
+        filters: ListFilters,
         total: int,
     ) -> str | None:
         corrected = original

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app.config import Settings
 from tests.conftest import KBS_RAW, ids, make_client, search
 
@@ -84,10 +86,7 @@ def test_serve_refuses_open_writes_off_loopback(tmp_path: Path) -> None:
     assert "NEWSDESK_API_KEYS" in result.stderr
 
 
-def test_settings_read_the_environment(monkeypatch: object, tmp_path: Path) -> None:
-    import pytest
-
-    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NEWSDESK_API_KEYS", "a, b,,c")
     monkeypatch.setenv("NEWSDESK_DATA_DIR", str(tmp_path))
     settings = Settings()
