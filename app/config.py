@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -18,16 +19,30 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
+    # Keys with write scope (they read too); without any, writes are open on loopback only.
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    max_body_bytes: int = 50 * 1024 * 1024
+    # Keys with read scope only; once any is set, reads (/v1/...) need a key too.
+    read_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Origins allowed to call the API from a browser (CORS); none by default.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Per key (or per client address without one), in the `limits` notation; empty turns it off.
+    rate_limit: str = "20/second;600/minute"
+    # Where the counters live: memory:// (per process) or e.g. redis://host:6379 (shared).
+    rate_limit_storage: str = "memory://"
+
+    max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    max_json_depth: int = Field(default=16, ge=2)
     sample_dir: Path = PROJECT_ROOT / "data" / "sample"
 
-    bulk_max_items: int = 10_000
-    query_max_chars: int = 500
-    query_max_terms: int = 32
-    search_time_limit: float = 0.5
-    max_page_size: int = 100
-    max_result_depth: int = 10_000
+    bulk_max_items: int = Field(default=10_000, ge=1)
+    query_max_chars: int = Field(default=500, ge=1)
+    query_max_terms: int = Field(default=32, ge=1)
+    # Prefix (`presid*`) and fuzzy (`obus~`) terms per query: each expands over the dictionary.
+    query_max_expansions: int = Field(default=4, ge=0)
+    # Seconds a search may spend collecting matches before it returns what it has, `timed_out`.
+    search_time_limit: float = Field(default=0.5, ge=0)
+    max_page_size: int = Field(default=100, ge=1)
+    max_result_depth: int = Field(default=10_000, ge=1)
 
     # "process": the index writer runs in a child process with a core of its own (the default);
     # "thread": inside the serving process (lighter, for tests and tiny deployments).
@@ -38,12 +53,19 @@ class Settings(BaseSettings):
     # Past this many articles waiting for the indexer, writes get 503 with Retry-After.
     max_pending: int = 100_000
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "read_keys", "cors_origins", mode="before")
     @classmethod
-    def _split_keys(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        if value.strip():
+            parse_many(value)  # raises ValueError naming the bad part
+        return value.strip()
 
     @property
     def resolved_database_url(self) -> str:

@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import articles, errors, health, search
-from app.api.limits import BodySizeLimit
+from app.api import articles, errors, health, openapi, search
+from app.api.deps import ReadAuth, WriteAuth
+from app.api.limits import BodySizeLimit, JsonDepthLimit, RateLimit
 from app.config import Settings
 from app.services.runtime import Runtime
 
@@ -18,8 +20,9 @@ Search API for news archives: ingest articles (JSON, NDJSON, raw text), fetch th
 them by date, and search them in full text — accent-insensitive and stemmed per language, so
 `coree` finds « Corée ».
 
-Writes need `Authorization: Bearer KEY` when keys are configured (the **Authorize** button).
-Every error is `application/problem+json`.
+Writes need `Authorization: Bearer KEY` when keys are configured (the **Authorize** button),
+and reads too when read keys are. Every error is `application/problem+json`; too many requests
+get `429` with `Retry-After`.
 """
 
 
@@ -44,10 +47,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    app.include_router(articles.router)
-    app.include_router(search.router)
+    # Security is declared where it is enforced: with no keys configured, operations carry none.
+    app.include_router(articles.writes, dependencies=[WriteAuth] if settings.api_keys else [])
+    reads = [ReadAuth] if settings.read_keys else []
+    app.include_router(articles.reads, dependencies=reads)
+    app.include_router(search.reads, dependencies=reads)
     app.include_router(health.router)
+    openapi.install(app, settings)
+    # The last added runs first: CORS, then the rate limit, then the body bounds.
+    app.add_middleware(JsonDepthLimit, max_depth=settings.max_json_depth)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.rate_limit:
+        app.add_middleware(
+            RateLimit,
+            limit=settings.rate_limit,
+            storage=settings.rate_limit_storage,
+            keys=[*settings.api_keys, *settings.read_keys],
+        )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Location", "Newsdesk-Result", "Retry-After"],
+        )
     return app
 
 

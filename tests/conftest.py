@@ -21,9 +21,11 @@ def make_client(tmp_path: Path, **overrides: Any) -> TestClient:
 
     The index writer runs as a thread here (a child process per app costs a second of start-up);
     tests/search/test_writer.py and the subprocess tests in tests/durability/ run the default,
-    a writer process.
+    a writer process. Rate limiting is off unless a test turns it on: tests send requests
+    faster than any client should.
     """
-    settings = Settings(**{"data_dir": tmp_path / "data", "indexer": "thread", **overrides})
+    defaults = {"data_dir": tmp_path / "data", "indexer": "thread", "rate_limit": ""}
+    settings = Settings(**{**defaults, **overrides})
     return TestClient(create_app(settings), raise_server_exceptions=False)
 
 

@@ -9,14 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from app.api.deps import (
+    PARTIAL_DATE,
     ArticlesDep,
     FiltersDep,
-    Page,
-    PageSize,
+    PagingDep,
     Refresh,
     RuntimeDep,
     SearchDep,
-    WriteAuth,
 )
 from app.api.errors import error_list
 from app.api.schemas import (
@@ -29,13 +28,16 @@ from app.api.schemas import (
     SimilarResponse,
     problem_responses,
 )
-from app.ingest.article import ArticleCreate
+from app.ingest.article import LANGUAGE, NO_CONTROL, ArticleCreate
 from app.ingest.payloads import Item, PayloadError, parse_json_array, parse_ndjson, raw_article
 from app.services.articles import ItemResult, WriteResult
 from app.services.errors import InvalidInput, ServiceError
 
-router = APIRouter(prefix="/v1/articles", tags=["articles"])
+# Two routers, so that the app factory can put each behind the key it needs.
+reads = APIRouter(prefix="/v1/articles", tags=["articles"])
+writes = APIRouter(prefix="/v1/articles", tags=["articles"])
 ArticleId = Annotated[int, Path(ge=1, le=2**62, description="the article's id")]
+BY_ID = "/{article_id:int}"  # not an integer: 404, and `/bulk` never reads as an id
 
 
 class UnsupportedMediaType(ServiceError):
@@ -89,7 +91,7 @@ def _bulk_response(results: list[ItemResult]) -> BulkResponse:
     )
 
 
-_WRITE_ERRORS = problem_responses(401, 422, 503)
+_WRITE_ERRORS = problem_responses(422, 503)
 
 _created: dict[int | str, dict[str, Any]] = {
     201: {"description": "Created; `Location` names the new article", "model": ArticlePublic},
@@ -101,9 +103,8 @@ _created: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post(
+@writes.post(
     "",
-    dependencies=[WriteAuth],
     status_code=201,
     responses={**_created, **_WRITE_ERRORS},
     summary="Create an article (idempotent by URL, or by title and body)",
@@ -113,7 +114,7 @@ def create_article(
     service: ArticlesDep,
     request: Request,
     response: Response,
-    refresh: Refresh = None,
+    refresh: Refresh = "false",
 ) -> ArticlePublic:
     result = service.upsert(article, wait=refresh == "wait")
     return _write_response(result, response, request)
@@ -126,27 +127,36 @@ _BULK_BODY: dict[str, Any] = {
             "application/json": {
                 "schema": {
                     "type": "array",
+                    "minItems": 1,
                     "maxItems": 10_000,
-                    "items": {"$ref": "#/components/schemas/ArticleCreate"},
+                    # Any objects: each is validated as an ArticleCreate on its own, and one that
+                    # fails gets an error in its result while the others go in (200).
+                    "items": {
+                        "type": "object",
+                        "description": "an ArticleCreate (see POST /v1/articles)",
+                    },
                 },
             },
             "application/x-ndjson": {
-                "schema": {"type": "string", "description": "one ArticleCreate JSON per line"},
+                "schema": {
+                    "type": "string",
+                    "format": "ndjson-articles",
+                    "description": "one ArticleCreate JSON per line",
+                },
             },
         },
     }
 }
 
 
-@router.post(
+@writes.post(
     "/bulk",
-    dependencies=[WriteAuth],
     openapi_extra=_BULK_BODY,
-    responses=problem_responses(400, 401, 415, 422, 503),
+    responses=problem_responses(400, 415, 422, 503),
     summary="Create or update up to 10,000 articles (JSON array or NDJSON)",
 )
 async def bulk_articles(
-    request: Request, service: ArticlesDep, runtime: RuntimeDep, refresh: Refresh = None
+    request: Request, service: ArticlesDep, runtime: RuntimeDep, refresh: Refresh = "false"
 ) -> BulkResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     data = await request.body()
@@ -171,14 +181,20 @@ _RAW_BODY: dict[str, Any] = {
         "required": True,
         "content": {
             "text/plain": {
-                "schema": {"type": "string"},
+                # A first line `date YYYY-MM[-DD]` (optionally `Photo : credit`), then the text.
+                "schema": {"type": "string", "format": "raw-article"},
                 "example": "date 2023-09 Photo : YONHAP News\n\nLe dirigeant nord-coréen…",
             },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
+                    "required": ["files"],
                     "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                        "files": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "format": "binary"},
+                        }
                     },
                 }
             },
@@ -187,14 +203,13 @@ _RAW_BODY: dict[str, Any] = {
 }
 
 
-@router.post(
+@writes.post(
     "/raw",
-    dependencies=[WriteAuth],
     openapi_extra=_RAW_BODY,
     responses={
         **_created,
         207: {"description": "multipart: one result per file", "model": BulkResponse},
-        **problem_responses(400, 401, 415, 422, 503),
+        **problem_responses(400, 415, 422, 503),
     },
     summary="Ingest raw text: one article as text/plain, or several .txt files as multipart",
 )
@@ -202,14 +217,29 @@ async def raw_articles(
     request: Request,
     response: Response,
     service: ArticlesDep,
-    language: Annotated[str | None, Query(description="ISO 639-1; detected if absent")] = None,
-    source: Annotated[str | None, Query(max_length=300)] = None,
-    url: Annotated[str | None, Query(max_length=4096, description="text/plain only")] = None,
+    language: Annotated[
+        str | None,
+        Query(description="ISO 639-1; detected if absent", json_schema_extra={"pattern": LANGUAGE}),
+    ] = None,
+    source: Annotated[
+        str | None, Query(max_length=300, json_schema_extra={"pattern": NO_CONTROL})
+    ] = None,
+    url: Annotated[
+        str | None,
+        Query(
+            max_length=4096, description="text/plain only", json_schema_extra={"format": "http-url"}
+        ),
+    ] = None,
     published_at: Annotated[
-        str | None, Query(max_length=64, description="used when the text has no date header")
+        str | None,
+        Query(
+            max_length=64,
+            description="used when the text has no date header",
+            json_schema_extra=PARTIAL_DATE,
+        ),
     ] = None,
     require_date: Annotated[bool, Query(description="refuse texts without any date")] = False,
-    refresh: Refresh = None,
+    refresh: Refresh = "false",
 ) -> Any:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     options = {
@@ -245,7 +275,7 @@ async def raw_articles(
     raise UnsupportedMediaType("send text/plain (one article) or multipart/form-data (.txt files)")
 
 
-@router.get(
+@reads.get(
     "",
     summary="List articles by date, with filters and paging",
     responses=problem_responses(400, 422),
@@ -253,20 +283,25 @@ async def raw_articles(
 def list_articles(
     service: ArticlesDep,
     filters: FiltersDep,
+    paging: PagingDep,
     sort: Annotated[Literal["newest", "oldest"], Query()] = "newest",
-    page: Page = 1,
-    page_size: PageSize = 10,
 ) -> ArticlePage:
     total, items = service.list(
-        filters=filters, newest_first=sort == "newest", page=page, page_size=page_size
+        filters=filters,
+        newest_first=sort == "newest",
+        page=paging.page,
+        page_size=paging.page_size,
     )
     return ArticlePage(
-        total=total, page=page, page_size=page_size, items=[ArticlePublic.of(a) for a in items]
+        total=total,
+        page=paging.page,
+        page_size=paging.page_size,
+        items=[ArticlePublic.of(a) for a in items],
     )
 
 
-@router.get(
-    "/{article_id}",
+@reads.get(
+    BY_ID,
     name="get_article",
     responses=problem_responses(404, 422),
     summary="Fetch an article by id",
@@ -275,34 +310,32 @@ def get_article(article_id: ArticleId, service: ArticlesDep) -> ArticlePublic:
     return ArticlePublic.of(service.get(article_id))
 
 
-@router.put(
-    "/{article_id}",
-    dependencies=[WriteAuth],
-    responses=problem_responses(401, 404, 409, 422, 503),
+@writes.put(
+    BY_ID,
+    responses=problem_responses(404, 409, 422, 503),
     summary="Replace an article",
 )
 def replace_article(
-    article_id: ArticleId, article: ArticleCreate, service: ArticlesDep, refresh: Refresh = None
+    article_id: ArticleId, article: ArticleCreate, service: ArticlesDep, refresh: Refresh = "false"
 ) -> ArticlePublic:
     return ArticlePublic.of(service.replace(article_id, article, wait=refresh == "wait"))
 
 
-@router.delete(
-    "/{article_id}",
-    dependencies=[WriteAuth],
+@writes.delete(
+    BY_ID,
     status_code=204,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(404, 422),
     summary="Delete an article",
 )
 def delete_article(
-    article_id: ArticleId, service: ArticlesDep, refresh: Refresh = None
+    article_id: ArticleId, service: ArticlesDep, refresh: Refresh = "false"
 ) -> Response:
     service.delete(article_id, wait=refresh == "wait")
     return Response(status_code=204)
 
 
-@router.get(
-    "/{article_id}/similar", responses=problem_responses(404, 422), summary="Articles like this one"
+@reads.get(
+    BY_ID + "/similar", responses=problem_responses(404, 422), summary="Articles like this one"
 )
 def similar_articles(
     article_id: ArticleId,

@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.config import Settings
 from app.ingest.dates import PartialDate, parse_partial_date
 from app.services.articles import ArticleService, span_filters
-from app.services.errors import BadQuery, InvalidInput, ServiceError
+from app.services.errors import BadQuery, InvalidInput
 from app.services.runtime import Runtime
 from app.services.search import SearchService
 from app.store.articles import ListFilters
 
-_bearer = HTTPBearer(auto_error=False, description="An API key from NEWSDESK_API_KEYS")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A key from NEWSDESK_API_KEYS (read and write) or NEWSDESK_READ_KEYS (read)",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-class Unauthorized(ServiceError):
-    status = 401
-    title = "Unauthorized"
+def key_matches(given: str, keys: list[str]) -> bool:
+    """Whether `given` is one of `keys`, in time that does not depend on where they differ."""
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(given.encode(), key.encode())
+    return matched
+
+
+def _given(credentials: HTTPAuthorizationCredentials | None) -> str:
+    return credentials.credentials if credentials else ""
 
 
 def _runtime(request: Request) -> Runtime:
@@ -36,19 +50,33 @@ def _search(request: Request) -> SearchService:
     return _runtime(request).search
 
 
-def _write_auth(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    keys = _runtime(request).settings.api_keys
-    if not keys:
+def _write_auth(request: Request, credentials: Credentials) -> None:
+    settings = _runtime(request).settings
+    if not settings.api_keys:
+        return  # open writes: `newsdesk serve` allows them on loopback addresses only
+    given = _given(credentials)
+    if key_matches(given, settings.api_keys):
         return
-    given = credentials.credentials.encode() if credentials else b""
-    matched = False
-    for key in keys:
-        matched |= hmac.compare_digest(given, key.encode())
-    if not matched:
-        raise Unauthorized("a valid API key is required: send `Authorization: Bearer KEY`")
+    if given and key_matches(given, settings.read_keys):
+        raise HTTPException(403, "this key may only read; writes need a key from NEWSDESK_API_KEYS")
+    raise HTTPException(
+        401, "a valid API key is required: send `Authorization: Bearer KEY`", headers=_CHALLENGE
+    )
+
+
+def _read_auth(request: Request, credentials: Credentials) -> None:
+    settings = _runtime(request).settings
+    if not settings.read_keys:
+        return
+    given = _given(credentials)
+    if not (key_matches(given, settings.read_keys) or key_matches(given, settings.api_keys)):
+        raise HTTPException(
+            401, "reads need an API key here: send `Authorization: Bearer KEY`", headers=_CHALLENGE
+        )
+
+
+# A date as `parse_partial_date` takes it; `from` must not be after `to`.
+PARTIAL_DATE: dict[str, Any] = {"format": "partial-date"}
 
 
 def _date(name: str, value: str | None) -> PartialDate | None:
@@ -66,10 +94,18 @@ def _date(name: str, value: str | None) -> PartialDate | None:
 def _filters(
     from_: Annotated[
         str | None,
-        Query(alias="from", description="from this date on (inclusive): 2023, 2023-09, 2023-09-07"),
+        Query(
+            alias="from",
+            description="from this date on (inclusive): 2023, 2023-09, 2023-09-07",
+            json_schema_extra=PARTIAL_DATE,
+        ),
     ] = None,
     to: Annotated[
-        str | None, Query(description="up to this date (inclusive at its precision): 2023-09")
+        str | None,
+        Query(
+            description="up to this date (inclusive at its precision): 2023-09",
+            json_schema_extra=PARTIAL_DATE,
+        ),
     ] = None,
     language: Annotated[list[str], Query(description="ISO 639-1 code; repeat for several")] = [],  # noqa: B006  (FastAPI copies defaults)
     source: Annotated[
@@ -82,14 +118,55 @@ def _filters(
     return span_filters(start=start, end=end, languages=language, sources=source)
 
 
+@dataclass(frozen=True)
+class Paging:
+    """A page of results: 1-based `page`, `page_size` per page."""
+
+    page: int
+    page_size: int
+
+
+def max_pages(settings: Settings) -> int:
+    """The last page served: pages of the largest size reach at most `max_result_depth`."""
+    return max(1, settings.max_result_depth // settings.max_page_size)
+
+
+def _too_big(name: str, limit: int, hint: str = "") -> InvalidInput:
+    message = f"{name} is at most {limit}{hint}"
+    return InvalidInput(
+        message, errors=[{"loc": ["query", name], "msg": message, "type": "less_than_equal"}]
+    )
+
+
+def _paging(
+    request: Request,
+    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page_size: Annotated[
+        int, Query(ge=1, description="results per page (NEWSDESK_MAX_PAGE_SIZE, 100 by default)")
+    ] = 10,
+) -> Paging:
+    settings = _runtime(request).settings
+    if page_size > settings.max_page_size:
+        raise _too_big("page_size", settings.max_page_size)
+    last = max_pages(settings)
+    if page > last:
+        raise _too_big(
+            "page",
+            last,
+            f": results deeper than {settings.max_result_depth} are not served; narrow the "
+            "query with filters (from, to, language, source) instead of paging",
+        )
+    return Paging(page, page_size)
+
+
 ArticlesDep = Annotated[ArticleService, Depends(_articles)]
 SearchDep = Annotated[SearchService, Depends(_search)]
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 WriteAuth = Depends(_write_auth)
+ReadAuth = Depends(_read_auth)
 FiltersDep = Annotated[ListFilters, Depends(_filters)]
-Page = Annotated[int, Query(ge=1, le=10_000, description="1-based page number")]
-PageSize = Annotated[int, Query(ge=1, le=100, description="results per page, at most 100")]
+PagingDep = Annotated[Paging, Depends(_paging)]
 Refresh = Annotated[
-    str | None,
-    Query(pattern="^wait$", description="`wait`: return once the write is searchable"),
+    Literal["false", "wait"],
+    Query(description="`wait`: return once the write is searchable; `false`: at once"),
 ]

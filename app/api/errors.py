@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.services.errors import ServiceError
 
@@ -58,6 +59,21 @@ def error_list(exc: ValidationError | RequestValidationError) -> list[dict[str, 
     ]
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts on this request's path."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a problem document."""
 
@@ -75,13 +91,17 @@ def install(app: FastAPI) -> None:
         return problem(422, f"invalid request: {fields}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else None
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such resource"
-        if exc.status_code == 405 and detail == "Method Not Allowed":
-            detail = "this method is not allowed on this resource"
-        return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+        if exc.status_code == 405:
+            if detail == "Method Not Allowed":
+                detail = "this method is not allowed on this resource"
+            # Starlette names only the first route matching the path; a path may have several.
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

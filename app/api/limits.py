@@ -1,68 +1,64 @@
-"""Request body size limit, for declared lengths and for chunked bodies alike."""
+"""ASGI middleware bounding what a client can make the server do: body size, JSON nesting, rate.
+
+Each answers with problem+json before the request reaches a route. Body size and nesting are
+checked while the body streams in, so chunked bodies without a length are bounded too.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable
+
 import orjson
+from limits import RateLimitItem, parse_many
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.deps import key_matches
 
-class _TooLarge(Exception):
-    pass
+log = logging.getLogger("newsdesk.api")
+
+_TITLES = {400: "Bad request", 413: "Request body too large", 429: "Too many requests"}
 
 
-class BodySizeLimit:
-    """Answers 413 problem+json once a body passes `max_bytes`."""
+async def send_problem(
+    send: Send, status: int, detail: str, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    """Answer with a problem+json document straight from a middleware."""
+    body = orjson.dumps(
+        {"type": "about:blank", "title": _TITLES[status], "status": status, "detail": detail}
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
 
-    async def _reject(self, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "type": "about:blank",
-                "title": "Request body too large",
-                "status": 413,
-                "detail": f"the request body is larger than {self.max_bytes} bytes",
-            }
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+class BodyRejected(HTTPException):
+    """Raised from `receive`: FastAPI lets HTTPExceptions through its body parsing untouched."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > self.max_bytes:
-                    await self._reject(send)
-                    return
-        seen = 0
+
+class _Guarded:
+    """Runs the app with a checking `receive`; answers the rejection if nothing was sent yet."""
+
+    app: ASGIApp
+
+    async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
@@ -71,7 +67,172 @@ class BodySizeLimit:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._reject(send)
+            await self.app(scope, receive, tracking_send)
+        except BodyRejected as exc:
+            if started:
+                raise
+            await send_problem(send, exc.status_code, exc.detail, [(b"connection", b"close")])
+
+
+class BodySizeLimit(_Guarded):
+    """413 once a body passes `max_bytes`, whether declared by Content-Length or chunked."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> BodyRejected:
+        return BodyRejected(413, f"the request body is larger than {self.max_bytes} bytes")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                exc = self._too_large()
+                await send_problem(send, 413, exc.detail, [(b"connection", b"close")])
+                return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise self._too_large()
+            return message
+
+        await self.run(scope, limited_receive, send)
+
+
+class _NestingScanner:
+    """Tracks how deep `[`/`{` nest in a JSON text fed in chunks, skipping strings."""
+
+    _OUTSIDE = re.compile(rb'[\[\]{}"]')
+    _INSIDE = re.compile(rb'[\\"]')
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.deepest = 0
+        self._in_string = False
+        self._escaped = False
+
+    def feed(self, chunk: bytes) -> int:
+        """Scan one chunk; returns the deepest nesting seen so far."""
+        pos, end = 0, len(chunk)
+        while pos < end:
+            if self._escaped:
+                self._escaped = False
+                pos += 1
+                continue
+            if self._in_string:
+                match = self._INSIDE.search(chunk, pos)
+                if match is None:
+                    break
+                self._escaped = match.group() == b"\\"
+                self._in_string = self._escaped
+                pos = match.end()
+                continue
+            match = self._OUTSIDE.search(chunk, pos)
+            if match is None:
+                break
+            token, pos = match.group(), match.end()
+            if token == b'"':
+                self._in_string = True
+            elif token in (b"[", b"{"):
+                self.depth += 1
+                self.deepest = max(self.deepest, self.depth)
+            else:
+                self.depth = max(0, self.depth - 1)
+        return self.deepest
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media: bytes = value.split(b";")[0].strip().lower()
+            return media.endswith((b"/json", b"+json", b"ndjson", b"jsonl"))
+    return False
+
+
+class JsonDepthLimit(_Guarded):
+    """400 for a JSON (or NDJSON) body nesting arrays and objects deeper than `max_depth`.
+
+    Parsers recurse on nesting; refusing deep bodies before parsing keeps them cheap.
+    """
+
+    def __init__(self, app: ASGIApp, max_depth: int) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        scanner = _NestingScanner()
+
+        async def scanning_receive() -> Message:
+            message = await receive()
+            chunk = message.get("body", b"") if message["type"] == "http.request" else b""
+            if scanner.feed(chunk) > self.max_depth:
+                raise BodyRejected(400, f"the JSON body nests deeper than {self.max_depth} levels")
+            return message
+
+        await self.run(scope, scanning_receive, send)
+
+
+class RateLimit:
+    """429 with Retry-After past `limit` requests per API key, or per client address without one.
+
+    Counting is the `limits` library's moving window; with `memory://` each server process counts
+    on its own, with a shared storage (`redis://…`) all of them count together.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: str,
+        storage: str,
+        keys: list[str],
+        exempt: tuple[str, ...] = ("/health",),
+    ) -> None:
+        self.app = app
+        self.items: list[RateLimitItem] = parse_many(limit)
+        uri = storage if storage.startswith("async+") else f"async+{storage}"
+        self.limiter = MovingWindowRateLimiter(storage_from_string(uri))
+        self.keys = keys
+        self.exempt = exempt
+
+    def _identity(self, scope: Scope) -> str:
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                token = token.strip()
+                if scheme.lower() == "bearer" and key_matches(token, self.keys):
+                    # The key itself is never kept, only a digest naming its bucket.
+                    return "key:" + hashlib.sha256(token.encode()).hexdigest()[:24]
+        client = scope.get("client")
+        return "addr:" + (client[0] if client else "unknown")
+
+    async def _retry_after(self, item: RateLimitItem, who: str) -> int:
+        stats = await self.limiter.get_window_stats(item, who)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        who = self._identity(scope)
+        try:
+            for item in self.items:
+                if not await self.limiter.hit(item, who):
+                    retry = await self._retry_after(item, who)
+                    detail = f"more than {item} requests; retry in {retry} s"
+                    await send_problem(send, 429, detail, [(b"retry-after", str(retry).encode())])
+                    return
+        except Exception:  # the counters' storage is down: serve rather than refuse everyone
+            log.exception("rate limiting skipped: its storage failed")
+        await self.app(scope, receive, send)

@@ -261,11 +261,14 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     titles = {
         400: "Invalid query or parameters",
         401: "Missing or wrong API key",
+        403: "This key may not do that",
         404: "Not found",
         409: "Conflict with another article",
         413: "Request body too large",
         415: "Unsupported content type",
         422: "Validation failed",
+        429: "Too many requests: retry after `Retry-After` seconds",
+        500: "Unexpected error (the log has the details under its correlation id)",
         503: "The indexer's backlog is full: retry after `Retry-After` seconds",
     }
     return {
@@ -290,10 +293,13 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 _PROBLEM_DETAILS = {
     400: "unclosed quote: a phrase opened here is never closed",
     401: "a valid API key is required: send `Authorization: Bearer KEY`",
+    403: "this key may only read; writes need a key from NEWSDESK_API_KEYS",
     404: "no article has id 42",
     409: "article 7 already has this URL",
     413: "the request body is larger than 52428800 bytes",
     415: "send application/json (an array) or application/x-ndjson (one article per line)",
     422: "invalid request: body.published_at",
+    429: "more than 20 per 1 second requests; retry in 1 s",
+    500: "an unexpected error occurred; quote the correlation id",
     503: "100001 articles wait for the indexer (the bound is 100000); retry shortly",
 }

@@ -6,11 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import FiltersDep, Page, PageSize, SearchDep
+from app.api.deps import FiltersDep, PagingDep, SearchDep
 from app.api.schemas import SearchHit, SearchResponse, problem_responses
 from app.services.search import SearchRequest
 
-router = APIRouter(prefix="/v1", tags=["search"])
+reads = APIRouter(prefix="/v1", tags=["search"])
 
 _Q_HELP = (
     'Terms are ANDed. `"exact phrase"` (or « … »), `OR`, `NOT`/`-term`, `prefix*` (2+ letters), '
@@ -19,7 +19,7 @@ _Q_HELP = (
 )
 
 
-@router.get(
+@reads.get(
     "/search",
     responses=problem_responses(400, 422),
     summary="Full-text search with filters, facets and snippets",
@@ -27,11 +27,13 @@ _Q_HELP = (
 def search(
     service: SearchDep,
     filters: FiltersDep,
-    q: Annotated[str, Query(min_length=1, description=_Q_HELP)],
+    q: Annotated[
+        str, Query(min_length=1, description=_Q_HELP, json_schema_extra={"format": "search-query"})
+    ],
+    paging: PagingDep,
     sort: Annotated[Literal["relevance", "newest", "oldest"], Query()] = "relevance",
-    page: Page = 1,
-    page_size: PageSize = 10,
 ) -> SearchResponse:
+    page, page_size = paging.page, paging.page_size
     result = service.search(
         SearchRequest(q=q, filters=filters, sort=sort, page=page, page_size=page_size)
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from app.ingest.clean import clean_text, content_hash, headline_from_body, normalise_url
 from app.ingest.dates import parse_partial_date
@@ -17,6 +17,15 @@ MAX_TITLE = 1000
 MAX_BODY = 1024 * 1024
 MAX_META = 300
 UNDETERMINED = "und"  # ISO 639-2 "undetermined", when detection finds nothing
+
+
+# What the validators below accept, as JSON Schema patterns for the OpenAPI document (declared,
+# not enforced by pydantic: the validators give the clearer messages). No control characters but
+# tab, newline and carriage return; a title or body also needs one visible character.
+_ALLOWED = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+NO_CONTROL = rf"^{_ALLOWED}*$"
+VISIBLE = rf"^{_ALLOWED}*[^\s\x00-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]{_ALLOWED}*$"
+LANGUAGE = r"^\s*[A-Za-z]{2}\s*$"
 
 
 def _line(value: str) -> str:
@@ -33,6 +42,10 @@ def _text(value: str) -> str:
     return value
 
 
+def _optional_line(value: str) -> str | None:
+    return clean_text(value, multiline=False) or None
+
+
 def _url(value: str) -> str:
     return normalise_url(value.strip())
 
@@ -42,14 +55,23 @@ def _date(value: str) -> str:
 
 
 def _language(value: str) -> str:
-    value = value.strip().lower()
-    if not re.fullmatch(r"[a-z]{2}", value):
+    value = value.strip()
+    if not re.fullmatch(r"[A-Za-z]{2}", value):
         raise ValueError("must be a two-letter ISO 639-1 code such as 'fr'")
-    return value
+    return value.lower()
 
 
-Line = Annotated[str, AfterValidator(_line)]
-Meta = Annotated[str, Field(max_length=MAX_META), AfterValidator(_line)]
+# Metadata and tags: blank means absent.
+Meta = Annotated[
+    str,
+    Field(max_length=MAX_META, json_schema_extra={"pattern": NO_CONTROL}),
+    AfterValidator(_optional_line),
+]
+Tag = Annotated[
+    str,
+    Field(max_length=100, json_schema_extra={"pattern": NO_CONTROL}),
+    AfterValidator(_optional_line),
+]
 
 
 class ArticleCreate(BaseModel):
@@ -73,18 +95,49 @@ class ArticleCreate(BaseModel):
         },
     )
 
-    url: Annotated[str, Field(max_length=4096), AfterValidator(_url)] | None = None
-    title: Annotated[str, Field(max_length=MAX_TITLE), AfterValidator(_line)] | None = None
-    body: Annotated[str, Field(max_length=MAX_BODY), AfterValidator(_text)]
-    published_at: Annotated[str, Field(max_length=64), AfterValidator(_date)] | None = None
-    language: Annotated[str, AfterValidator(_language)] | None = None
+    url: (
+        Annotated[
+            str,
+            Field(max_length=4096, json_schema_extra={"format": "http-url"}),
+            AfterValidator(_url),
+        ]
+        | None
+    ) = None
+    title: (
+        Annotated[
+            str,
+            Field(max_length=MAX_TITLE, json_schema_extra={"pattern": VISIBLE}),
+            AfterValidator(_line),
+        ]
+        | None
+    ) = None
+    body: Annotated[
+        str,
+        Field(max_length=MAX_BODY, json_schema_extra={"pattern": VISIBLE}),
+        AfterValidator(_text),
+    ]
+    published_at: (
+        Annotated[
+            str,
+            Field(max_length=64, json_schema_extra={"format": "partial-date"}),
+            AfterValidator(_date),
+        ]
+        | None
+    ) = None
+    language: (
+        Annotated[str, Field(json_schema_extra={"pattern": LANGUAGE}), AfterValidator(_language)]
+        | None
+    ) = None
     source: Meta | None = None
     author: Meta | None = None
     section: Meta | None = None
     photo_credit: Meta | None = None
-    tags: list[Annotated[str, Field(max_length=100), AfterValidator(_line)]] = Field(
-        default_factory=list, max_length=100
-    )
+    tags: list[Tag] = Field(default_factory=list, max_length=100)
+
+    @field_validator("tags")
+    @classmethod
+    def _drop_blank_tags(cls, tags: list[str | None]) -> list[str]:
+        return [tag for tag in tags if tag]
 
 
 def source_key(source: str) -> str:

@@ -28,33 +28,45 @@ def to_item(obj: Any) -> Item:
 
 
 def parse_json_array(data: bytes, *, max_items: int) -> list[Item]:
-    """A JSON array of articles (a single object is taken as a list of one)."""
+    """A JSON array of articles."""
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise PayloadError(f"the body is not valid JSON: {exc}") from None
-    if isinstance(value, dict):
-        value = [value]
     if not isinstance(value, list):
         raise PayloadError("the body must be a JSON array of articles")
     if len(value) > max_items:
         raise PayloadError(f"{len(value)} items; a bulk request takes at most {max_items}")
+    if not value:
+        raise PayloadError("the array holds no articles")
+    for index, obj in enumerate(value):
+        if not isinstance(obj, dict):
+            raise PayloadError(f"item {index} is not a JSON object")
     return [to_item(obj) for obj in value]
 
 
 def parse_ndjson(data: bytes, *, max_items: int) -> list[Item]:
-    """One JSON article per line; blank lines are skipped, a bad line is a bad item."""
-    items: list[Item] = []
-    for line in data.splitlines():
+    """One JSON object per line, blank lines skipped; an object that is no article is a bad item.
+
+    A line that is not a JSON object makes the whole body unreadable, as invalid JSON does in an
+    array: the client learns which line, and a corrected resend is idempotent.
+    """
+    objects: list[Any] = []
+    for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
-        if len(items) >= max_items:
+        if len(objects) >= max_items:
             raise PayloadError(f"more than {max_items} items; a bulk request takes at most that")
         try:
-            items.append(to_item(orjson.loads(line)))
+            obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            items.append(ValueError(f"line is not valid JSON: {exc}"))
-    return items
+            raise PayloadError(f"line {number} is not valid JSON: {exc}") from None
+        if not isinstance(obj, dict):
+            raise PayloadError(f"line {number} is not a JSON object")
+        objects.append(obj)
+    if not objects:
+        raise PayloadError("the body holds no articles: send one JSON object per line")
+    return [to_item(obj) for obj in objects]
 
 
 def raw_article(

@@ -3,17 +3,47 @@
 from __future__ import annotations
 
 import html
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from whoosh import highlight, query, sorting
-from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.collectors import Collector, TimeLimit, WrappingCollector
 from whoosh.searching import Searcher
 
 from app.search.schema import SUFFIXES, suffix_for
 from app.store.articles import ListFilters
 
 SNIPPET_CHARS = 240
+
+
+class DeadlineCollector(WrappingCollector):  # type: ignore[misc]
+    """Stops collecting once `seconds` have passed, keeping what it has.
+
+    Whoosh's TimeLimitCollector starts a timer thread per search (or uses SIGALRM, which only
+    the main thread may handle); reading the monotonic clock between matches costs less, and
+    a limit of 0 times out at the first match, which makes the behaviour testable.
+    """
+
+    def __init__(self, child: Collector, seconds: float) -> None:
+        self.child = child
+        self.seconds = seconds
+        self.deadline = 0.0
+
+    def prepare(self, top_searcher: Searcher, q: query.Query, context: object) -> None:
+        self.child.prepare(top_searcher, q, context)
+        self.deadline = time.monotonic() + self.seconds
+
+    def collect_matches(self) -> None:
+        child = self.child
+        deadline = self.deadline
+        clock = time.monotonic
+        matches: Iterator[int] = child.matches()
+        for docnum in matches:
+            if clock() >= deadline:
+                raise TimeLimit
+            child.collect(docnum)
 
 
 class SearchFailed(ValueError):
@@ -100,7 +130,7 @@ def run_search(
     collector = searcher.collector(
         limit=page * page_size, sortedby=sortedby, groupedby=groupedby, maptype=sorting.Count
     )
-    timed = TimeLimitCollector(collector, time_limit, use_alarm=False)
+    timed = DeadlineCollector(collector, time_limit)
     timed_out = False
     try:
         searcher.search_with_collector(q, timed)
@@ -108,9 +138,6 @@ def run_search(
         timed_out = True
     except Exception as exc:  # Whoosh raises on some well-formed queries (QueryError, TimeError…)
         raise SearchFailed(f"the query cannot be run ({type(exc).__name__}: {exc})") from None
-    finally:
-        if timed.timer is not None:
-            timed.timer.cancel()
     results = timed.results()
     start = (page - 1) * page_size
     hits = [

@@ -58,7 +58,9 @@ def _outside_quotes(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def check_query(raw: str, *, max_chars: int, max_terms: int) -> CheckedQuery:
+def check_query(
+    raw: str, *, max_chars: int, max_terms: int, max_expansions: int = MAX_EXPANSIONS
+) -> CheckedQuery:
     """Normalise quotes and `-term`, and refuse what the engine cannot run safely."""
     if len(raw) > max_chars:
         raise QueryError(f"the query is {len(raw)} characters long; the limit is {max_chars}")
@@ -107,9 +109,9 @@ def check_query(raw: str, *, max_chars: int, max_terms: int) -> CheckedQuery:
         elif distance and int(distance) > 2:
             raise QueryError("fuzzy matching allows an edit distance of at most 2", i)
     expansions = len(re.findall(r"[^\W_]\*|[^\W_\"]~", text))
-    if expansions > MAX_EXPANSIONS:
+    if expansions > max_expansions:
         raise QueryError(
-            f"the query has {expansions} prefix or fuzzy terms; the limit is {MAX_EXPANSIONS}"
+            f"the query has {expansions} prefix or fuzzy terms; the limit is {max_expansions}"
         )
     for match in re.finditer(r"([^\W_]*)~", text):
         if text[match.start() - 1 : match.start()] != '"' and len(match.group(1)) < MIN_FUZZY:

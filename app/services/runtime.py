@@ -94,8 +94,8 @@ class Runtime:
             limits=SearchLimits(
                 max_chars=settings.query_max_chars,
                 max_terms=settings.query_max_terms,
+                max_expansions=settings.query_max_expansions,
                 time_limit=settings.search_time_limit,
-                max_depth=settings.max_result_depth,
             ),
         )
         warm_up()

@@ -58,8 +58,8 @@ class SearchLimits:
 
     max_chars: int
     max_terms: int
+    max_expansions: int
     time_limit: float
-    max_depth: int
 
 
 class SearchService:
@@ -81,7 +81,10 @@ class SearchService:
     def _check(self, text: str) -> CheckedQuery:
         try:
             return check_query(
-                text, max_chars=self._limits.max_chars, max_terms=self._limits.max_terms
+                text,
+                max_chars=self._limits.max_chars,
+                max_terms=self._limits.max_terms,
+                max_expansions=self._limits.max_expansions,
             )
         except QueryError as exc:
             raise BadQuery(exc.message, position=exc.position) from None
@@ -89,11 +92,6 @@ class SearchService:
     def search(self, request: SearchRequest) -> SearchPage:
         """One page of results for a query."""
         started = time.perf_counter()
-        if request.page * request.page_size > self._limits.max_depth:
-            raise BadQuery(
-                f"results deeper than {self._limits.max_depth} are not served; "
-                "narrow the query with filters (from, to, language, source) instead of paging"
-            )
         checked = self._check(request.q)
         searcher = self._searchers.get()
         suffixes = engine.suffixes_in_use(searcher)

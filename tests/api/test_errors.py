@@ -119,9 +119,9 @@ def test_bad_search_parameters_are_422(client: TestClient, params: dict[str, Any
     assert_problem(client.get("/v1/search", params=params), 422)
 
 
-def test_deep_paging_is_400_with_a_hint(client: TestClient) -> None:
+def test_deep_paging_is_422_with_a_hint(client: TestClient) -> None:
     body = assert_problem(
-        client.get("/v1/search", params={"q": "a", "page": 101, "page_size": 100}), 400
+        client.get("/v1/search", params={"q": "a", "page": 101, "page_size": 100}), 422
     )
     assert "narrow" in body["detail"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import KBS_RAW, add, ids, search
@@ -51,7 +52,7 @@ def test_bulk_with_one_bad_item_keeps_the_others(client: TestClient) -> None:
         {"title": "Deux", "body": "   "},
         {"title": "Trois", "body": "Troisième article du lot.", "language": "fr"},
         {"title": "Un", "body": "Premier article du lot.", "language": "fr"},
-        "not an object",
+        {"title": "Cinq", "body": "Texte.", "colour": "red"},
     ]
     response = client.post("/v1/articles/bulk", params={"refresh": "wait"}, json=items)
     assert response.status_code == 200
@@ -69,13 +70,40 @@ def test_bulk_ndjson(client: TestClient) -> None:
     lines = (
         b'{"title": "A", "body": "Article en NDJSON.", "language": "fr"}\n\n'
         b'{"title": "B", "body": "Second article en NDJSON.", "language": "fr"}\n'
-        b"{not json\n"
+        b'{"title": "C", "body": ""}\n'
     )
     response = client.post(
         "/v1/articles/bulk", content=lines, headers={"content-type": "application/x-ndjson"}
     )
     assert response.status_code == 200
     assert [r["status"] for r in response.json()["results"]] == ["created", "created", "error"]
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        (b'{"body": "Bon."}\n{not json\n', "line 2"),
+        (b'{"body": "Bon."}\n\n["x"]\n', "line 3"),
+        (b"\n \n", "no articles"),
+    ],
+)
+def test_ndjson_that_is_not_objects_is_refused_whole(
+    client: TestClient, content: bytes, where: str
+) -> None:
+    response = client.post(
+        "/v1/articles/bulk", content=content, headers={"content-type": "application/x-ndjson"}
+    )
+    assert response.status_code == 422 and where in response.json()["detail"]
+    assert client.get("/v1/articles").json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("items", "where"), [([{"body": "Bon."}, "x"], "item 1"), ([], "no articles")]
+)
+def test_json_arrays_must_hold_objects(client: TestClient, items: list[object], where: str) -> None:
+    response = client.post("/v1/articles/bulk", json=items)
+    assert response.status_code == 422 and where in response.json()["detail"]
+    assert client.get("/v1/articles").json()["total"] == 0
 
 
 def test_bulk_refuses_more_than_the_limit(client: TestClient) -> None:

@@ -41,8 +41,14 @@ class Server:
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), **env}
-        self.env.pop("NEWSDESK_API_KEYS", None)
+        # No keys and no rate limit unless a test asks: these tests hammer the server on purpose.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+        self.env = {
+            **inherited,
+            "NEWSDESK_DATA_DIR": str(data_dir),
+            "NEWSDESK_RATE_LIMIT": "",
+            **env,
+        }
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"server-{self.port}.log"
 
