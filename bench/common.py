@@ -23,9 +23,11 @@ def free_port() -> int:
 
 
 def environment(data: Path) -> dict[str, str]:
-    """The environment of a `newsdesk` process on a data directory, with open writes."""
-    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data)}
+    """The environment of a `newsdesk` process on a data directory: open writes, no rate limit
+    (a benchmark's clients all come from one address and ask as fast as they can)."""
+    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data), "NEWSDESK_RATE_LIMIT": ""}
     env.pop("NEWSDESK_API_KEYS", None)
+    env.pop("NEWSDESK_READ_KEYS", None)
     return env
 
 

@@ -47,7 +47,7 @@ def main(paths: list[Path]) -> None:
         if isinstance(item, ArticleCreate)
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        with TestClient(create_app(Settings(data_dir=Path(tmp)))) as client:
+        with TestClient(create_app(Settings(data_dir=Path(tmp), rate_limit=""))) as client:
             started = time.perf_counter()
             for i in range(0, len(items), 1000):
                 response = client.post("/v1/articles/bulk", json=items[i : i + 1000])

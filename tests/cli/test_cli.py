@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.config import Settings
 from tests.conftest import KBS_RAW, ids, make_client, search
+from tests.durability.server import Server
 
 # The console script installed beside this interpreter, as a user runs it.
 NEWSDESK = Path(sys.executable).parent / "newsdesk"
@@ -92,3 +94,31 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
     settings = Settings()
     assert settings.api_keys == ["a", "b", "c"]
     assert settings.resolved_database_url == f"sqlite:///{tmp_path.resolve() / 'newsdesk.db'}"
+
+
+@pytest.mark.slow
+def test_served_with_keys_on_all_interfaces(tmp_path: Path) -> None:
+    """Bound to 0.0.0.0 with keys it starts; no header names the server; no key reaches the log."""
+    write_key, read_key = "w-9f8e7d6c5b4a", "r-0a1b2c3d4e5f"
+    server = Server(
+        tmp_path / "data", host="0.0.0.0", NEWSDESK_API_KEYS=write_key, NEWSDESK_READ_KEYS=read_key
+    )
+    with server, httpx.Client(base_url=server.url) as client:
+        article = {"body": "Un article écrit avec une clé.", "language": "fr"}
+        assert client.post("/v1/articles", json=article).status_code == 401
+        wrong = {"Authorization": f"Bearer {write_key}-wrong"}
+        assert client.post("/v1/articles", json=article, headers=wrong).status_code == 401
+        reader = {"Authorization": f"Bearer {read_key}"}
+        assert client.post("/v1/articles", json=article, headers=reader).status_code == 403
+        writer = {"Authorization": f"Bearer {write_key}"}
+        created = client.post("/v1/articles", json=article, headers=writer)
+        assert created.status_code == 201
+        assert client.get("/v1/articles").status_code == 401
+        response = client.get("/v1/articles", headers=reader)
+        assert response.json()["total"] == 1
+        for served in (response, created, client.get("/health"), client.get("/nowhere")):
+            assert "server" not in served.headers
+            assert "x-powered-by" not in served.headers
+    log = server.log.read_text()
+    assert "0.0.0.0" in log
+    assert write_key not in log and read_key not in log

@@ -36,9 +36,12 @@ def newsdesk(*args: str, data_dir: Path, timeout: float = 300) -> subprocess.Com
 class Server:
     """`newsdesk serve` on a data directory; `kill()` sends SIGKILL to every process of it."""
 
-    def __init__(self, data_dir: Path, *, workers: int = 1, **env: str) -> None:
+    def __init__(
+        self, data_dir: Path, *, workers: int = 1, host: str = "127.0.0.1", **env: str
+    ) -> None:
         self.data_dir = data_dir
         self.workers = workers
+        self.host = host
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # No keys and no rate limit unless a test asks: these tests hammer the server on purpose.
@@ -56,7 +59,10 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(NEWSDESK), "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                [
+                    *(str(NEWSDESK), "serve", "--host", self.host, "--port", str(self.port)),
+                    *("--workers", str(self.workers)),
+                ],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -1,0 +1,193 @@
+"""Every configurable bound, set low, refused with its 4xx; the OpenAPI document follows it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import add, make_client
+
+J = {"content-type": "application/json"}
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["detail"]
+    return body
+
+
+def _total(client: TestClient) -> int:
+    total: int = client.get("/v1/articles").json()["total"]
+    return total
+
+
+def _operation(client: TestClient, method: str, path: str) -> dict[str, Any]:
+    operation: dict[str, Any] = client.get("/openapi.json").json()["paths"][path][method]
+    return operation
+
+
+def _parameter(client: TestClient, path: str, name: str) -> dict[str, Any]:
+    for parameter in _operation(client, "get", path)["parameters"]:
+        if parameter["name"] == name:
+            schema: dict[str, Any] = parameter["schema"]
+            return schema
+    raise AssertionError(name)
+
+
+def test_body_size_for_declared_and_chunked_bodies(tmp_path: Path) -> None:
+    with make_client(tmp_path, max_body_bytes=2000) as client:
+        big = {"body": "x" * 3000}
+        _problem(client.post("/v1/articles", json=big), 413)
+
+        def chunked() -> Iterator[bytes]:
+            yield b'{"body": "'
+            for _ in range(30):
+                yield b"x" * 100
+            yield b'"}'
+
+        _problem(client.post("/v1/articles", content=chunked(), headers=J), 413)
+        assert client.post("/v1/articles", json={"body": "x" * 1500}).status_code == 201
+        assert _total(client) == 1
+
+
+def test_items_per_bulk(tmp_path: Path) -> None:
+    with make_client(tmp_path, bulk_max_items=3) as client:
+        items = [{"body": f"Article {i}."} for i in range(4)]
+        _problem(client.post("/v1/articles/bulk", json=items), 422)
+        ndjson = "".join(json.dumps(item) + "\n" for item in items).encode()
+        headers = {"content-type": "application/x-ndjson"}
+        _problem(client.post("/v1/articles/bulk", content=ndjson, headers=headers), 422)
+        assert _total(client) == 0
+        assert client.post("/v1/articles/bulk", json=items[:3]).json()["created"] == 3
+        body = _operation(client, "post", "/v1/articles/bulk")["requestBody"]
+        assert body["content"]["application/json"]["schema"]["maxItems"] == 3
+
+
+def _nested(depth: int) -> bytes:
+    """An array of one article whose `tags` nests to `depth` levels in all."""
+    tags = "[" * (depth - 2) + "]" * (depth - 2)
+    return f'[{{"body": "Profond [[[[ {{{{ dans le texte.", "tags": {tags}}}]'.encode()
+
+
+def test_json_nesting_depth(tmp_path: Path) -> None:
+    with make_client(tmp_path, max_json_depth=5) as client:
+        problem = _problem(client.post("/v1/articles/bulk", content=_nested(6), headers=J), 400)
+        assert "5 levels" in problem["detail"]
+        assert _total(client) == 0
+        # Brackets inside strings do not count; five levels pass the bound (the item then
+        # fails validation on its own: tags are strings).
+        accepted = client.post("/v1/articles/bulk", content=_nested(5), headers=J)
+        assert accepted.status_code == 200
+        assert accepted.json()["results"][0]["error"]["errors"][0]["loc"][0] == "tags"
+        escaped = b'[{"body": "Des guillemets \\" puis [[[[[[[[ et \\\\"}]'
+        assert client.post("/v1/articles/bulk", content=escaped, headers=J).status_code == 200
+
+
+def test_query_length_terms_and_expansions(tmp_path: Path) -> None:
+    limits = {"query_max_chars": 30, "query_max_terms": 3, "query_max_expansions": 1}
+    with make_client(tmp_path, **limits) as client:
+        add(client, title="Corée", body="La Corée du Nord et la Russie.", language="fr")
+        assert client.get("/v1/search", params={"q": "corée russie nord"}).status_code == 200
+        too_long = _problem(client.get("/v1/search", params={"q": "a" * 31}), 400)
+        assert "the limit is 30" in too_long["detail"]
+        _problem(client.get("/v1/search", params={"q": "corée russie nord sud"}), 400)
+        assert client.get("/v1/search", params={"q": "cor*"}).json()["total"] == 1
+        _problem(client.get("/v1/search", params={"q": "cor* rus*"}), 400)
+        _problem(client.get("/v1/search", params={"q": "corée~3"}), 400)
+        assert _parameter(client, "/v1/search", "q")["maxLength"] == 30
+
+
+def test_page_size_and_depth(tmp_path: Path) -> None:
+    with make_client(tmp_path, max_page_size=5, max_result_depth=20) as client:
+        for path, params in (("/v1/search", {"q": "a"}), ("/v1/articles", {})):
+            _problem(client.get(path, params={**params, "page_size": 6}), 422)
+            assert client.get(path, params={**params, "page_size": 5, "page": 4}).status_code == 200
+            deep = {**params, "page_size": 5, "page": 5}
+            hint = _problem(client.get(path, params=deep), 422)["detail"]
+            assert "narrow" in hint
+            assert _parameter(client, path, "page_size")["maximum"] == 5
+            assert _parameter(client, path, "page")["maximum"] == 4
+
+
+def test_a_search_out_of_time_returns_partial_results_marked(tmp_path: Path) -> None:
+    with make_client(tmp_path, search_time_limit=0) as client:
+        for i in range(3):
+            add(client, title=f"Dépêche {i}", body="Le président a parlé.", language="fr")
+        result = client.get("/v1/search", params={"q": "président"})
+        assert result.status_code == 200
+        assert result.json()["timed_out"] is True
+        assert result.json()["total"] < 3
+    with make_client(tmp_path) as client:
+        result = client.get("/v1/search", params={"q": "président"}).json()
+        assert result["timed_out"] is False and result["total"] == 3
+
+
+def test_rate_limit_per_client_and_per_key(tmp_path: Path) -> None:
+    with make_client(tmp_path, rate_limit="3/minute", api_keys=["k1", "k2"]) as client:
+        assert "429" in client.app.openapi()["paths"]["/v1/search"]["get"]["responses"]
+        for _ in range(3):
+            assert client.get("/v1/articles").status_code == 200
+        limited = client.get("/v1/articles")
+        _problem(limited, 429)
+        assert int(limited.headers["retry-after"]) >= 1
+        # Unknown keys do not open new buckets: they count against the client's address.
+        _problem(client.get("/v1/articles", headers={"Authorization": "Bearer made-up"}), 429)
+        # Each valid key has its own bucket.
+        for key in ("k1", "k2"):
+            headers = {"Authorization": f"Bearer {key}"}
+            for _ in range(3):
+                assert client.get("/v1/articles", headers=headers).status_code == 200
+            _problem(client.get("/v1/articles", headers=headers), 429)
+        assert client.get("/health").status_code == 200  # health checks are never throttled
+
+
+def test_rate_limit_can_be_turned_off(tmp_path: Path) -> None:
+    with make_client(tmp_path, rate_limit="") as client:
+        assert all(client.get("/v1/articles").status_code == 200 for _ in range(50))
+        assert "429" not in _operation(client, "get", "/v1/search")["responses"]
+
+
+def test_cors_is_off_unless_configured(tmp_path: Path) -> None:
+    origin = {"Origin": "https://newsroom.example"}
+    preflight = {**origin, "Access-Control-Request-Method": "POST"}
+    with make_client(tmp_path) as client:
+        assert (
+            "access-control-allow-origin" not in client.get("/v1/articles", headers=origin).headers
+        )
+        assert (
+            "access-control-allow-origin"
+            not in client.options("/v1/articles", headers=preflight).headers
+        )
+    with make_client(tmp_path, cors_origins=["https://newsroom.example"]) as client:
+        response = client.get("/v1/articles", headers=origin)
+        assert response.headers["access-control-allow-origin"] == "https://newsroom.example"
+        assert client.options("/v1/articles", headers=preflight).status_code == 200
+        other = client.get("/v1/articles", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_an_unexpected_error_is_a_generic_500(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with make_client(tmp_path) as client:
+        add(client, body="Un article avant la panne.")
+        # Break the real store under the running app, as a damaged file would.
+        with sqlite3.connect(tmp_path / "data" / "newsdesk.db") as db:
+            db.execute("ALTER TABLE article RENAME TO article_gone")
+        with caplog.at_level(logging.ERROR, logger="newsdesk.api"):
+            response = client.get("/v1/articles")
+        problem = _problem(response, 500)
+        correlation = problem["correlation_id"]
+        assert set(problem) == {"type", "title", "status", "detail", "correlation_id"}
+        for leak in ("Traceback", "sqlite", "SELECT", "article_gone", str(tmp_path), ".py"):
+            assert leak.lower() not in response.text.lower()
+        assert correlation in caplog.text and "OperationalError" in caplog.text
