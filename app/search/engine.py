@@ -12,6 +12,7 @@ from whoosh import highlight, query, sorting
 from whoosh.collectors import Collector, TimeLimit, WrappingCollector
 from whoosh.searching import Searcher
 
+from app.search.expansion import DEADLINE
 from app.search.schema import SUFFIXES, suffix_for
 from app.store.articles import ListFilters
 
@@ -19,21 +20,16 @@ SNIPPET_CHARS = 240
 
 
 class DeadlineCollector(WrappingCollector):  # type: ignore[misc]
-    """Stops collecting once `seconds` have passed, keeping what it has.
+    """Stops collecting at `deadline` (time.monotonic()), keeping what it has.
 
     Whoosh's TimeLimitCollector starts a timer thread per search (or uses SIGALRM, which only
     the main thread may handle); reading the monotonic clock between matches costs less, and
     a limit of 0 times out at the first match, which makes the behaviour testable.
     """
 
-    def __init__(self, child: Collector, seconds: float) -> None:
+    def __init__(self, child: Collector, deadline: float) -> None:
         self.child = child
-        self.seconds = seconds
-        self.deadline = 0.0
-
-    def prepare(self, top_searcher: Searcher, q: query.Query, context: object) -> None:
-        self.child.prepare(top_searcher, q, context)
-        self.deadline = time.monotonic() + self.seconds
+        self.deadline = deadline
 
     def collect_matches(self) -> None:
         child = self.child
@@ -130,14 +126,18 @@ def run_search(
     collector = searcher.collector(
         limit=page * page_size, sortedby=sortedby, groupedby=groupedby, maptype=sorting.Count
     )
-    timed = DeadlineCollector(collector, time_limit)
+    deadline = time.monotonic() + time_limit
+    timed = DeadlineCollector(collector, deadline)
     timed_out = False
+    token = DEADLINE.set(deadline)  # prefix and fuzzy expansion stop at it too
     try:
         searcher.search_with_collector(q, timed)
     except TimeLimit:
         timed_out = True
     except Exception as exc:  # Whoosh raises on some well-formed queries (QueryError, TimeError…)
         raise SearchFailed(f"the query cannot be run ({type(exc).__name__}: {exc})") from None
+    finally:
+        DEADLINE.reset(token)
     results = timed.results()
     start = (page - 1) * page_size
     hits = [

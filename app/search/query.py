@@ -15,13 +15,15 @@ from whoosh import qparser, query
 from whoosh.fields import Schema
 from whoosh.qparser import syntax
 
+from app.search.expansion import bounded
+
 QUOTES = str.maketrans(dict.fromkeys("«»“”„‟", '"'))
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 MAX_DEPTH = 8
 MAX_SLOP = 20
 MIN_PREFIX = 2
 MIN_FUZZY = 3
-# Prefix and fuzzy terms enumerate the term dictionary before any time limit can apply.
+# Prefix and fuzzy terms enumerate the term dictionary of every language field: a few per query.
 MAX_EXPANSIONS = 4
 FIELDS = ("title", "body", "source")
 _WORD = re.compile(r"[^\W_]+")
@@ -212,5 +214,5 @@ class QueryCompiler:
                 # Shared first letters keep the scan of the term dictionary short; never more
                 # than the analysed term's length, which makes Whoosh raise IndexError.
                 leaf.prefixlength = min(2, len(leaf.text))
-        result: query.Query = parsed
+        result: query.Query = parsed.accept(bounded)
         return result

@@ -60,6 +60,16 @@ CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("long-body", "POST", "/v1/articles", {"json": {"body": "b" * (1024 * 1024 + 1)}}, 422),
     ("bad-language", "POST", "/v1/articles", {"json": {**OK, "language": "français"}}, 422),
     ("bulk-not-array", "POST", "/v1/articles/bulk", {"json": 5}, 422),
+    ("bulk-object", "POST", "/v1/articles/bulk", {"json": OK}, 422),
+    ("bulk-empty", "POST", "/v1/articles/bulk", {"json": []}, 422),
+    ("bulk-scalar-item", "POST", "/v1/articles/bulk", {"json": [OK, 3]}, 422),
+    (
+        "ndjson-array-line",
+        "POST",
+        "/v1/articles/bulk",
+        {"content": b"[1]\n", "headers": NDJSON},
+        422,
+    ),
     (
         "bulk-deep-json",
         "POST",
@@ -101,6 +111,11 @@ CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("q-501", "GET", "/v1/search?q=" + "a" * 501, {}, 400),
     ("q-33-terms", "GET", "/v1/search?q=" + "+".join(["mot"] * 33), {}, 400),
     ("q-10k", "GET", "/v1/search?q=" + "a" * 10_000, {}, 400),
+    ("q-60k", "GET", "/v1/search?q=" + "mot+" * 15_000, {}, 400),  # httpx caps URLs at 64 KiB
+    ("q-one-letter-prefix", "GET", "/v1/search?q=a*", {}, 400),
+    ("q-leading-wildcard", "GET", "/v1/search?q=*ption", {}, 400),
+    ("q-five-prefixes", "GET", "/v1/search?q=ab*+cd*+ef*+gh*+ij*", {}, 400),
+    ("q-fuzzy-short", "GET", "/v1/search?q=ab~", {}, 400),
     ("q-wildcards", "GET", "/v1/search?q=*%3F*%3F*", {}, 400),
     ("q-star", "GET", "/v1/search?q=*", {}, 400),
     ("q-fuzzy-999", "GET", "/v1/search?q=obus~999", {}, 400),

@@ -126,9 +126,14 @@ def test_a_search_out_of_time_returns_partial_results_marked(tmp_path: Path) -> 
         assert result.status_code == 200
         assert result.json()["timed_out"] is True
         assert result.json()["total"] < 3
+        # Expanding prefix and fuzzy terms over the dictionary obeys the deadline too (the
+        # other term matches nothing: no match is ever collected).
+        for q in ("prés* introuvable", "présidnet~2 introuvable"):
+            assert client.get("/v1/search", params={"q": q}).json()["timed_out"] is True
     with make_client(tmp_path) as client:
-        result = client.get("/v1/search", params={"q": "président"}).json()
-        assert result["timed_out"] is False and result["total"] == 3
+        for q in ("président", "prés*", "présidnet~2"):
+            result = client.get("/v1/search", params={"q": q}).json()
+            assert result["timed_out"] is False and result["total"] == 3
 
 
 def test_rate_limit_per_client_and_per_key(tmp_path: Path) -> None:

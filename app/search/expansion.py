@@ -1,0 +1,68 @@
+"""Prefix and fuzzy terms whose expansion over the term dictionary obeys the search's deadline.
+
+Whoosh expands `presid*` and `presidnet~2` into the matching terms of every field family while
+it builds the matchers, before any collector sees a match, so a time limit on collection alone
+lets a few fuzzy terms run for over a second on a few thousand articles. These classes check the
+deadline of the search running on this thread while they enumerate, and the fuzzy one measures
+edit distance with rapidfuzz (C++) instead of Whoosh's pure-Python loop.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
+
+from rapidfuzz.distance import OSA
+from whoosh import query
+from whoosh.collectors import TimeLimit
+from whoosh.reading import IndexReader
+
+# When the search running in this context must stop (time.monotonic()); none outside searches.
+DEADLINE: ContextVar[float] = ContextVar("newsdesk_search_deadline", default=math.inf)
+_CHECK_EVERY = 64
+
+
+def _checked(terms: Iterator[bytes]) -> Iterator[bytes]:
+    deadline = DEADLINE.get()
+    for n, term in enumerate(terms):
+        if not n % _CHECK_EVERY and time.monotonic() >= deadline:
+            raise TimeLimit
+        yield term
+
+
+class BoundedPrefix(query.Prefix):  # type: ignore[misc]
+    """`text*`, expanded until the deadline."""
+
+    def _btexts(self, ixreader: IndexReader) -> Iterator[bytes]:
+        return _checked(ixreader.expand_prefix(self.fieldname, self.text))
+
+
+class BoundedFuzzyTerm(query.FuzzyTerm):  # type: ignore[misc]
+    """`text~N`: terms within N edits (optimal string alignment, as Whoosh counts them)."""
+
+    def _btexts(self, ixreader: IndexReader) -> Iterator[str]:
+        text, limit = self.text, self.maxdist
+        field = ixreader.schema[self.fieldname]
+        candidates = _checked(ixreader.expand_prefix(self.fieldname, text[: self.prefixlength]))
+        for btext in candidates:
+            word = field.from_bytes(btext)
+            if OSA.distance(word, text, score_cutoff=limit) <= limit:
+                yield word
+
+
+def bounded(node: query.Query) -> query.Query:
+    """The same query with its prefix and fuzzy terms replaced by the bounded ones."""
+    if type(node) is query.FuzzyTerm:
+        return BoundedFuzzyTerm(
+            node.fieldname,
+            node.text,
+            boost=node.boost,
+            maxdist=node.maxdist,
+            prefixlength=node.prefixlength,
+            constantscore=node.constantscore,
+        )
+    if type(node) is query.Prefix:
+        return BoundedPrefix(node.fieldname, node.text, boost=node.boost)
+    return node
