@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from pydantic import ValidationError
 
 from app.config import Settings
 
@@ -30,6 +31,18 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _settings() -> Settings:
+    """The settings from the environment, or a one-line error naming what is wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"NEWSDESK_{'_'.join(map(str, e['loc'])).upper() or 'SETTINGS'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise click.ClickException(f"invalid configuration: {problems}") from None
 
 
 @click.group()
@@ -51,7 +64,7 @@ def serve(host: str, port: int, workers: int, sample: bool) -> None:
     """Serve the API (migrations run first)."""
     import uvicorn
 
-    settings = Settings()
+    settings = _settings()
     if not settings.api_keys:
         if not _is_loopback(host):
             raise click.ClickException(
@@ -153,7 +166,7 @@ def ingest(paths: tuple[Path, ...], language: str | None, source: str | None) ->
         files = find_files(list(paths))
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
-    runtime = Runtime.start(Settings())
+    runtime = Runtime.start(_settings())
     try:
         counts = _ingest(runtime.articles, files, {"language": language, "source": source})
         _wait_drained(runtime)
@@ -188,7 +201,7 @@ def reindex() -> None:
     from app.store import articles as store
     from app.store.db import Database
 
-    settings = Settings()
+    settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     db.migrate()
@@ -219,7 +232,7 @@ def check(repair: bool, as_json: bool) -> None:
     from app.services.maintenance import repair as fix
     from app.services.runtime import Runtime
 
-    runtime = Runtime.start(Settings())
+    runtime = Runtime.start(_settings())
     try:
         drift = compare(db=runtime.db, indexes=runtime.indexes)
         if repair and not drift.clean:
@@ -257,7 +270,7 @@ def backup(path: Path) -> None:
     """Write a consistent snapshot of the store to PATH while the server keeps writing."""
     from app.store.backup import backup as snapshot
 
-    settings = Settings()
+    settings = _settings()
     try:
         size = snapshot(settings.resolved_database_url, path)
     except (ValueError, FileExistsError) as exc:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from limits import parse_many
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         if value.strip():
             parse_many(value)  # raises ValueError naming the bad part
         return value.strip()
+
+    @model_validator(mode="after")
+    def _read_keys_need_write_keys(self) -> Settings:
+        if self.read_keys and not self.api_keys:
+            raise ValueError(
+                "NEWSDESK_READ_KEYS is set without NEWSDESK_API_KEYS: reads would need a key "
+                "while writes stayed open. Set NEWSDESK_API_KEYS too."
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import __version__
 from app.api import articles, errors, health, openapi, search
 from app.api.deps import ReadAuth, WriteAuth
+from app.api.keys import KeyGuard
 from app.api.limits import BodySizeLimit, JsonDepthLimit, RateLimit
 from app.config import Settings
 from app.services.runtime import Runtime
@@ -54,9 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.reads, dependencies=reads)
     app.include_router(health.router)
     openapi.install(app, settings)
-    # The last added runs first: CORS, then the rate limit, then the body bounds.
+    # The last added runs first: CORS, the rate limit, the keys, then the body bounds.
     app.add_middleware(JsonDepthLimit, max_depth=settings.max_json_depth)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(KeyGuard, settings=settings)  # before any byte of a body is read
     if settings.rate_limit:
         app.add_middleware(
             RateLimit,

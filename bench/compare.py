@@ -421,7 +421,7 @@ def run_whoosh(articles: list[dict[str, Any]], work: Path, options: argparse.Nam
                 sort=query.sort,
                 page=1,
                 page_size=10,
-                time_limit=5.0,
+                deadline=time.monotonic() + 5.0,
             )
 
         figures.latency = time_queries(one, options.repeats)

@@ -18,6 +18,7 @@ from app.api.deps import (
     SearchDep,
 )
 from app.api.errors import error_list
+from app.api.limits import media_type
 from app.api.schemas import (
     ArticlePage,
     ArticlePublic,
@@ -158,7 +159,7 @@ _BULK_BODY: dict[str, Any] = {
 async def bulk_articles(
     request: Request, service: ArticlesDep, runtime: RuntimeDep, refresh: Refresh = "false"
 ) -> BulkResponse:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type(request.headers.get("content-type", ""))
     data = await request.body()
     limit = runtime.settings.bulk_max_items
     try:
@@ -241,7 +242,7 @@ async def raw_articles(
     require_date: Annotated[bool, Query(description="refuse texts without any date")] = False,
     refresh: Refresh = "false",
 ) -> Any:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type(request.headers.get("content-type", ""))
     options = {
         "language": language,
         "source": source,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.keys import CHALLENGE, refusal
 from app.config import Settings
+from app.ingest.article import VISIBLE, source_key
 from app.ingest.dates import PartialDate, parse_partial_date
 from app.services.articles import ArticleService, span_filters
 from app.services.errors import BadQuery, InvalidInput
@@ -22,19 +23,6 @@ _bearer = HTTPBearer(
     description="A key from NEWSDESK_API_KEYS (read and write) or NEWSDESK_READ_KEYS (read)",
 )
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
-
-
-def key_matches(given: str, keys: list[str]) -> bool:
-    """Whether `given` is one of `keys`, in time that does not depend on where they differ."""
-    matched = False
-    for key in keys:
-        matched |= hmac.compare_digest(given.encode(), key.encode())
-    return matched
-
-
-def _given(credentials: HTTPAuthorizationCredentials | None) -> str:
-    return credentials.credentials if credentials else ""
 
 
 def _runtime(request: Request) -> Runtime:
@@ -50,29 +38,20 @@ def _search(request: Request) -> SearchService:
     return _runtime(request).search
 
 
+def _check_key(request: Request, credentials: Credentials, *, write: bool) -> None:
+    token = credentials.credentials if credentials else ""
+    refused = refusal(_runtime(request).settings, write=write, token=token)
+    if refused is not None:
+        headers = CHALLENGE if refused.status == 401 else None
+        raise HTTPException(refused.status, refused.detail, headers=headers)
+
+
 def _write_auth(request: Request, credentials: Credentials) -> None:
-    settings = _runtime(request).settings
-    if not settings.api_keys:
-        return  # open writes: `newsdesk serve` allows them on loopback addresses only
-    given = _given(credentials)
-    if key_matches(given, settings.api_keys):
-        return
-    if given and key_matches(given, settings.read_keys):
-        raise HTTPException(403, "this key may only read; writes need a key from NEWSDESK_API_KEYS")
-    raise HTTPException(
-        401, "a valid API key is required: send `Authorization: Bearer KEY`", headers=_CHALLENGE
-    )
+    _check_key(request, credentials, write=True)
 
 
 def _read_auth(request: Request, credentials: Credentials) -> None:
-    settings = _runtime(request).settings
-    if not settings.read_keys:
-        return
-    given = _given(credentials)
-    if not (key_matches(given, settings.read_keys) or key_matches(given, settings.api_keys)):
-        raise HTTPException(
-            401, "reads need an API key here: send `Authorization: Bearer KEY`", headers=_CHALLENGE
-        )
+    _check_key(request, credentials, write=False)
 
 
 # A date as `parse_partial_date` takes it; `from` must not be after `to`.
@@ -109,10 +88,21 @@ def _filters(
     ] = None,
     language: Annotated[list[str], Query(description="ISO 639-1 code; repeat for several")] = [],  # noqa: B006  (FastAPI copies defaults)
     source: Annotated[
-        list[str], Query(description="source name, whole and ignoring case; repeat for several")
+        list[str],
+        Query(
+            description="source name, whole and ignoring case; repeat for several",
+            json_schema_extra={"items": {"type": "string", "pattern": VISIBLE}},
+        ),
     ] = [],  # noqa: B006
 ) -> ListFilters:
     start, end = _date("from", from_), _date("to", to)
+    for value in source:
+        if not source_key(value):
+            message = "a source to filter by must hold visible characters and no control ones"
+            raise InvalidInput(
+                message,
+                errors=[{"loc": ["query", "source"], "msg": message, "type": "value_error"}],
+            )
     if start and end and start.start > end.end:
         raise BadQuery(f"`from` ({start.text}) is after `to` ({end.text})")
     return span_filters(start=start, end=end, languages=language, sources=source)

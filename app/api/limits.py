@@ -20,7 +20,7 @@ from limits.storage import storage_from_string
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.deps import key_matches
+from app.api.keys import bearer_token, key_matches
 
 log = logging.getLogger("newsdesk.api")
 
@@ -149,18 +149,26 @@ class _NestingScanner:
         return self.deepest
 
 
-def _is_json(scope: Scope) -> bool:
+def media_type(content_type: str) -> str:
+    """`application/json` of `Application/JSON; charset=utf-8`, as all of the app reads it."""
+    return content_type.split(";")[0].strip().lower()
+
+
+def _scanned(scope: Scope) -> bool:
+    """Every body is scanned but text and multipart ones: FastAPI parses some untyped ones."""
     for name, value in scope.get("headers", []):
         if name == b"content-type":
-            media: bytes = value.split(b";")[0].strip().lower()
-            return media.endswith((b"/json", b"+json", b"ndjson", b"jsonl"))
-    return False
+            media = media_type(value.decode("latin-1"))
+            return not (media == "text/plain" or media.startswith("multipart/"))
+    return True
 
 
 class JsonDepthLimit(_Guarded):
     """400 for a JSON (or NDJSON) body nesting arrays and objects deeper than `max_depth`.
 
-    Parsers recurse on nesting; refusing deep bodies before parsing keeps them cheap.
+    Parsers recurse on nesting; refusing deep bodies before parsing keeps them cheap. The scan
+    reads UTF-8 bytes, so a body with a NUL byte (UTF-16 or UTF-32 text, which Python's JSON
+    parser would take) is refused too: no JSON text in UTF-8 has one.
     """
 
     def __init__(self, app: ASGIApp, max_depth: int) -> None:
@@ -168,7 +176,7 @@ class JsonDepthLimit(_Guarded):
         self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_json(scope):
+        if scope["type"] != "http" or not _scanned(scope):
             await self.app(scope, receive, send)
             return
         scanner = _NestingScanner()
@@ -176,6 +184,8 @@ class JsonDepthLimit(_Guarded):
         async def scanning_receive() -> Message:
             message = await receive()
             chunk = message.get("body", b"") if message["type"] == "http.request" else b""
+            if b"\x00" in chunk:
+                raise BodyRejected(400, "the body is not UTF-8 JSON (it holds a NUL byte)")
             if scanner.feed(chunk) > self.max_depth:
                 raise BodyRejected(400, f"the JSON body nests deeper than {self.max_depth} levels")
             return message
@@ -209,9 +219,8 @@ class RateLimit:
     def _identity(self, scope: Scope) -> str:
         for name, value in scope.get("headers", []):
             if name == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                token = token.strip()
-                if scheme.lower() == "bearer" and key_matches(token, self.keys):
+                token = bearer_token(value.decode("latin-1"))
+                if token and key_matches(token, self.keys):
                     # The key itself is never kept, only a digest naming its bucket.
                     return "key:" + hashlib.sha256(token.encode()).hexdigest()[:24]
         client = scope.get("client")

@@ -12,7 +12,7 @@ from whoosh import highlight, query, sorting
 from whoosh.collectors import Collector, TimeLimit, WrappingCollector
 from whoosh.searching import Searcher
 
-from app.search.expansion import DEADLINE
+from app.search.expansion import closest_term, deadline_at
 from app.search.schema import SUFFIXES, suffix_for
 from app.store.articles import ListFilters
 
@@ -107,10 +107,11 @@ def run_search(
     sort: str,
     page: int,
     page_size: int,
-    time_limit: float,
+    deadline: float,
     facets: bool = True,
 ) -> SearchOutcome:
-    """Run `q` with filters, sorting and paging under a time limit; partial results on time-out."""
+    """Run `q` with filters, sorting and paging until `deadline` (time.monotonic()); partial
+    results, marked `timed_out`, when it passes."""
     sortedby: sorting.FacetType | None = None
     if sort == "newest":
         sortedby = sorting.FieldFacet("ts_new", reverse=True)
@@ -126,18 +127,15 @@ def run_search(
     collector = searcher.collector(
         limit=page * page_size, sortedby=sortedby, groupedby=groupedby, maptype=sorting.Count
     )
-    deadline = time.monotonic() + time_limit
     timed = DeadlineCollector(collector, deadline)
     timed_out = False
-    token = DEADLINE.set(deadline)  # prefix and fuzzy expansion stop at it too
     try:
-        searcher.search_with_collector(q, timed)
+        with deadline_at(deadline):  # prefix and fuzzy expansion stop at it too
+            searcher.search_with_collector(q, timed)
     except TimeLimit:
         timed_out = True
     except Exception as exc:  # Whoosh raises on some well-formed queries (QueryError, TimeError…)
         raise SearchFailed(f"the query cannot be run ({type(exc).__name__}: {exc})") from None
-    finally:
-        DEADLINE.reset(token)
     results = timed.results()
     start = (page - 1) * page_size
     hits = [
@@ -232,5 +230,5 @@ def spelling_suggestion(searcher: Searcher, word: str) -> str | None:
     reader = searcher.reader()
     if reader.frequency("spell", lowered) > 0:
         return None
-    found: list[str] = searcher.suggest("spell", lowered, limit=1, maxdist=2, prefix=1)
-    return found[0] if found and found[0] != lowered else None
+    # Raises TimeLimit past the deadline set by the caller (`expansion.deadline_at`).
+    return closest_term(reader, "spell", lowered, maxdist=2, prefix=1)

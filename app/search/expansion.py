@@ -3,8 +3,8 @@
 Whoosh expands `presid*` and `presidnet~2` into the matching terms of every field family while
 it builds the matchers, before any collector sees a match, so a time limit on collection alone
 lets a few fuzzy terms run for over a second on a few thousand articles. These classes check the
-deadline of the search running on this thread while they enumerate, and the fuzzy one measures
-edit distance with rapidfuzz (C++) instead of Whoosh's pure-Python loop.
+deadline of the search running in this context while they enumerate, and measure edit distance
+with rapidfuzz (C++) instead of Whoosh's pure-Python loop; so does the spelling suggestion.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from rapidfuzz.distance import OSA
@@ -22,6 +23,16 @@ from whoosh.reading import IndexReader
 # When the search running in this context must stop (time.monotonic()); none outside searches.
 DEADLINE: ContextVar[float] = ContextVar("newsdesk_search_deadline", default=math.inf)
 _CHECK_EVERY = 64
+
+
+@contextmanager
+def deadline_at(moment: float) -> Iterator[None]:
+    """Expansions inside this block raise TimeLimit once time.monotonic() reaches `moment`."""
+    token = DEADLINE.set(moment)
+    try:
+        yield
+    finally:
+        DEADLINE.reset(token)
 
 
 def _checked(terms: Iterator[bytes]) -> Iterator[bytes]:
@@ -50,6 +61,23 @@ class BoundedFuzzyTerm(query.FuzzyTerm):  # type: ignore[misc]
             word = field.from_bytes(btext)
             if OSA.distance(word, text, score_cutoff=limit) <= limit:
                 yield word
+
+
+def closest_term(
+    reader: IndexReader, fieldname: str, word: str, *, maxdist: int, prefix: int
+) -> str | None:
+    """The term of `fieldname` nearest to `word` (then the most frequent), other than itself."""
+    field = reader.schema[fieldname]
+    best: tuple[int, int, str] | None = None
+    for btext in _checked(reader.expand_prefix(fieldname, word[:prefix])):
+        candidate = field.from_bytes(btext)
+        distance = OSA.distance(candidate, word, score_cutoff=maxdist)
+        if distance > maxdist or candidate == word:
+            continue
+        rank = (distance, -reader.doc_frequency(fieldname, btext), candidate)
+        if best is None or rank < best:
+            best = rank
+    return best[2] if best else None
 
 
 def bounded(node: query.Query) -> query.Query:

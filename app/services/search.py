@@ -7,9 +7,11 @@ import time
 from dataclasses import dataclass
 
 from whoosh import query as wq
+from whoosh.collectors import TimeLimit
 from whoosh.searching import Searcher
 
 from app.search import engine
+from app.search.expansion import deadline_at
 from app.search.query import CheckedQuery, QueryCompiler, QueryError, check_query
 from app.search.searchers import SearcherPool
 from app.services.articles import ArticleService
@@ -18,6 +20,8 @@ from app.store.articles import ListFilters
 from app.store.models import Article
 
 MAX_SUGGESTED_WORDS = 8
+# Expanding a query's prefix and fuzzy terms to mark them in snippets, per language of the page.
+HIGHLIGHT_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class SearchService:
     def search(self, request: SearchRequest) -> SearchPage:
         """One page of results for a query."""
         started = time.perf_counter()
+        deadline = time.monotonic() + self._limits.time_limit
         checked = self._check(request.q)
         searcher = self._searchers.get()
         suffixes = engine.suffixes_in_use(searcher)
@@ -111,7 +116,7 @@ class SearchService:
                     sort=request.sort,
                     page=request.page,
                     page_size=request.page_size,
-                    time_limit=self._limits.time_limit,
+                    deadline=deadline,
                 )
             except engine.SearchFailed as exc:
                 raise BadQuery(str(exc)) from None
@@ -123,18 +128,20 @@ class SearchService:
             if article is None:  # deleted since the index last committed
                 continue
             if article.language not in terms:
-                terms[article.language] = engine.highlight_terms(
-                    searcher, parsed, language=article.language
-                )
+                terms[article.language] = self._highlight_terms(searcher, parsed, article.language)
             snippet = engine.snippet(
                 searcher, terms[article.language], body=article.body, language=article.language
             )
             hits.append(Hit(article=article, snippet=snippet, score=h.score))
         suggestion = None
-        if outcome.total < 3:
-            suggestion = self._did_you_mean(
-                request.q, checked, searcher, suffixes, filters, outcome.total
-            )
+        if outcome.total < 3 and not outcome.timed_out:
+            try:
+                with deadline_at(deadline):  # what is left of the search's time
+                    suggestion = self._did_you_mean(
+                        request.q, checked, searcher, suffixes, filters, outcome.total, deadline
+                    )
+            except TimeLimit:
+                suggestion = None
         return SearchPage(
             total=outcome.total,
             hits=hits,
@@ -144,6 +151,16 @@ class SearchService:
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
+    def _highlight_terms(
+        self, searcher: Searcher, parsed: wq.Query, language: str
+    ) -> frozenset[str]:
+        """The words to mark in snippets; none if expanding them takes too long."""
+        try:
+            with deadline_at(time.monotonic() + HIGHLIGHT_SECONDS):
+                return engine.highlight_terms(searcher, parsed, language=language)
+        except TimeLimit:
+            return frozenset()
+
     def _did_you_mean(
         self,
         original: str,
@@ -152,6 +169,7 @@ class SearchService:
         suffixes: tuple[str, ...],
         filters: ListFilters,
         total: int,
+        deadline: float,
     ) -> str | None:
         corrected = original
         changed = False
@@ -174,10 +192,12 @@ class SearchService:
                 sort="relevance",
                 page=1,
                 page_size=1,
-                time_limit=self._limits.time_limit,
+                deadline=deadline,
                 facets=False,
             )
         except engine.SearchFailed:
+            return None
+        if outcome.timed_out:
             return None
         return corrected.strip() if outcome.total > total else None
 

@@ -18,6 +18,7 @@ from app.main import create_app
 from tests.conftest import make_client
 
 WRITE, READ = "write-key-0123", "read-key-4567"
+J = {"content-type": "application/json"}
 ARTICLE = {"title": "Clés", "body": "Un article derrière une clé.", "language": "fr"}
 
 # A valid request per operation, `{id}` standing for an existing article.
@@ -131,3 +132,19 @@ def test_a_refused_write_stores_nothing(keyed: TestClient) -> None:
         response = keyed.post("/v1/articles", json={"body": "Jamais stocké."}, headers=_auth(key))
         assert response.status_code in (401, 403)
     assert keyed.get("/v1/articles", headers=_auth(READ)).json()["total"] == before
+
+
+def test_keys_are_checked_before_a_body_is_read(keyed: TestClient) -> None:
+    """A client without a key cannot make the server parse anything: 401, not 400 or 422."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for path in ("/v1/articles", "/v1/articles/bulk", "/v1/articles/1"):
+        method = "PUT" if path.endswith("/1") else "POST"
+        for body in (b'{"body": ', deep):
+            response = keyed.request(method, path, content=body, headers=J)
+            assert response.status_code == 401, (path, response.text)
+    assert keyed.patch("/v1/articles/1", json=ARTICLE).status_code == 401
+
+
+def test_read_keys_without_write_keys_refuse_to_start() -> None:
+    with pytest.raises(ValueError, match="NEWSDESK_API_KEYS"):
+        Settings(data_dir=Path("unused"), read_keys=[READ])

@@ -131,6 +131,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("too-deep", "GET", "/v1/search?q=a&page=200&page_size=100", {}, 422),
     ("from-after-to", "GET", "/v1/search?q=a&from=2024&to=2023", {}, 400),
     ("bad-from", "GET", "/v1/articles?from=2023-13", {}, 422),
+    ("source-control", "GET", "/v1/search?q=a&source=%00", {}, 422),
     ("bad-sort", "GET", "/v1/articles?sort=best", {}, 422),
     ("method-not-allowed", "PATCH", "/v1/articles/1", {"json": OK}, 405),
     ("unknown-path", "GET", "/v1/nothing", {}, 404),

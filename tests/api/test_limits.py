@@ -90,6 +90,14 @@ def test_json_nesting_depth(tmp_path: Path) -> None:
         assert accepted.json()["results"][0]["error"]["errors"][0]["loc"][0] == "tags"
         escaped = b'[{"body": "Des guillemets \\" puis [[[[[[[[ et \\\\"}]'
         assert client.post("/v1/articles/bulk", content=escaped, headers=J).status_code == 200
+        # Bodies without a content type are parsed as JSON, so they are scanned too; so are
+        # UTF-16 ones, whose NUL bytes no UTF-8 JSON text has.
+        before = _total(client)
+        for path in ("/v1/articles", "/v1/articles/bulk"):
+            _problem(client.post(path, content=_nested(6)), 400)
+        utf16 = '{"body": "Texte", "tags": [[[[[["x"]]]]]]}'.encode("utf-16")
+        _problem(client.post("/v1/articles", content=utf16, headers=J), 400)
+        assert _total(client) == before
 
 
 def test_query_length_terms_and_expansions(tmp_path: Path) -> None:
@@ -134,6 +142,15 @@ def test_a_search_out_of_time_returns_partial_results_marked(tmp_path: Path) -> 
         for q in ("président", "prés*", "présidnet~2"):
             result = client.get("/v1/search", params={"q": q}).json()
             assert result["timed_out"] is False and result["total"] == 3
+
+
+def test_spelling_suggestions_obey_the_time_limit(tmp_path: Path) -> None:
+    for limit, expected in ((0.5, "président"), (0, None)):
+        with make_client(tmp_path / str(limit), search_time_limit=limit) as client:
+            add(client, title="Le président", body="Le président a parlé.", language="fr")
+            result = client.get("/v1/search", params={"q": "présidnet"}).json()
+            assert result["total"] == 0 and result["timed_out"] is False
+            assert result["did_you_mean"] == expected
 
 
 def test_rate_limit_per_client_and_per_key(tmp_path: Path) -> None:

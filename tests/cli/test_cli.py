@@ -88,6 +88,21 @@ def test_serve_refuses_open_writes_off_loopback(tmp_path: Path) -> None:
     assert "NEWSDESK_API_KEYS" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"NEWSDESK_READ_KEYS": "r-only"}, "NEWSDESK_API_KEYS"),
+        ({"NEWSDESK_RATE_LIMIT": "lots"}, "NEWSDESK_RATE_LIMIT"),
+    ],
+)
+def test_serve_refuses_a_bad_configuration_in_one_line(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    result = run("serve", data_dir=tmp_path / "data", **env)
+    assert result.returncode != 0
+    assert named in result.stderr and "Traceback" not in result.stderr
+
+
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NEWSDESK_API_KEYS", "a, b,,c")
     monkeypatch.setenv("NEWSDESK_DATA_DIR", str(tmp_path))
