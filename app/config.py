@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1)
     max_result_depth: int = Field(default=10_000, ge=1)
 
+    # Threads serving the routes of one worker (each keeps a searcher: memory grows with them).
+    threads: int = Field(default=8, ge=1)
+
     # "process": the index writer runs in a child process with a core of its own (the default);
     # "thread": inside the serving process (lighter, for tests and tiny deployments).
     indexer: Literal["process", "thread"] = "process"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -33,6 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in this many threads (anyio's default is 40): each thread keeps a
+        # searcher with its own readers and caches, so threads cost memory, not only CPU.
+        to_thread.current_default_thread_limiter().total_tokens = settings.threads
         runtime = Runtime.start(settings)
         app.state.runtime = runtime
         try:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import html
+import itertools
+import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -189,13 +192,49 @@ def highlight_terms(searcher: Searcher, q: query.Query, *, language: str) -> fro
     return frozenset(terms)
 
 
+# Lower case without accents, one character for one, so that offsets in the folded text are
+# offsets in the original: Latin (with its extensions), Greek and Cyrillic.
+_FOLD = {
+    cp: folded
+    for cp in range(0x0500)
+    if len(folded := unicodedata.normalize("NFD", chr(cp))[0].lower()) == 1 and folded != chr(cp)
+}
+_WINDOW = 600  # characters analysed around each place a term seems to occur
+_FALLBACK = 4000  # characters analysed when no term is found by its first letters
+
+
+def _needle(term: str) -> str:
+    """What an indexed (folded, stemmed) term looks like at the start of a word of the text."""
+    stem = re.escape(term[: max(3, len(term) - 1)])  # stemmers may change a final letter
+    return stem if term[:1] >= "\u2e80" else rf"\b{stem}"  # no word breaks inside CJK text
+
+
+def _windows(body: str, terms: frozenset[str]) -> str:
+    """The parts of `body` where the terms seem to occur: the highlighter analyses (stems) every
+    word it is given, in pure Python, so it gets a few windows instead of a 25 KB article."""
+    pattern = re.compile("|".join(_needle(term) for term in sorted(terms)))
+    found = pattern.finditer(body.translate(_FOLD))
+    starts = [match.start() for match in itertools.islice(found, 4)]
+    if not starts:
+        return body[:_FALLBACK]
+    spans: list[list[int]] = []
+    for start in starts:
+        left, right = max(0, start - _WINDOW // 3), start + _WINDOW
+        if spans and left <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], right)
+        else:
+            spans.append([left, right])
+    return " … ".join(body[left:right] for left, right in spans)
+
+
 def snippet(searcher: Searcher, terms: frozenset[str], *, body: str, language: str) -> str:
     """HTML-escaped extract with matched words in `<mark>`; the opening when none match."""
     if terms:
         analyzer = searcher.schema[f"body_{suffix_for(language)}"].analyzer
         fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
         formatter = _MarkFormatter(between=" … ")
-        marked: str = highlight.highlight(body, terms, analyzer, fragmenter, formatter, top=2)
+        text = _windows(body, terms)
+        marked: str = highlight.highlight(text, terms, analyzer, fragmenter, formatter, top=2)
         if marked:
             return marked
     return opening(body)

@@ -17,7 +17,10 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex
 
+from app.search import buffers
 from app.search.schema import SCHEMA_VERSION, build_schema
+
+buffers.install()  # compound segments are read in place, not copied per reader
 
 _VERSION_FILE = "newsdesk_schema_version"
 _CURRENT = "CURRENT"
