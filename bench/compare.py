@@ -155,6 +155,8 @@ class Figures:
     load_rps: float = float("nan")
     load_p95: float = float("nan")
     rss: int = 0
+    settled_s: float = float("nan")
+    segments: int = 1
     store_bytes: int = 0
     index_bytes: int = 0
 
@@ -254,6 +256,16 @@ def run_newsdesk(
             searchable = time.perf_counter() - started
             figures.ack_per_s = len(articles) / acked
             figures.searchable_per_s = len(articles) / searchable
+            # Queries are timed on the index at rest: once the idle merges have run (the
+            # segment count holds for 10 s), as an archive is between ingest runs.
+            segments, steady_since = -1, time.monotonic()
+            while time.monotonic() - steady_since < 10:
+                now = http.get("/health").json()["index"]["segments"]
+                if now != segments:
+                    segments, steady_since = now, time.monotonic()
+                time.sleep(0.5)
+            figures.settled_s = time.perf_counter() - started - 10
+            figures.segments = segments
 
             def one(query: Query) -> None:
                 http.get("/v1/search", params=newsdesk_params(query)).raise_for_status()
@@ -454,6 +466,8 @@ def report(size: int, results: list[Figures]) -> None:
     print(f"| acknowledged per s | {nd.ack_per_s:,.0f} | {ds.ack_per_s:,.0f} (insert + FTS) | — |")
     rates = (nd.searchable_per_s, ds.searchable_per_s, wh.searchable_per_s)
     print("| searchable per s | " + " | ".join(f"{r:,.0f}" for r in rates) + " |")
+    rest = f"{nd.settled_s:,.0f} ({nd.segments} segments) | — | ({wh.segments} segment)"
+    print(f"| index at rest (idle merges done) after s | {rest} |")
     print(f"| {load_label} req/s | {nd.load_rps:,.0f} | {ds.load_rps:,.0f} | — |")
     print(f"| {load_label} p95 ms | {nd.load_p95 * 1000:,.0f} | {ds.load_p95 * 1000:,.0f} | — |")
     print(f"| server RSS after load MB | {nd.rss / 2**20:,.0f} | {ds.rss / 2**20:,.0f} | — |")

@@ -16,7 +16,7 @@ log = logging.getLogger("newsdesk.health")
 
 @router.get("/health", summary="Health of the store and the index")
 def health(runtime: RuntimeDep) -> HealthResponse:
-    articles = pending = documents = None
+    articles = pending = documents = segments = None
     try:
         with runtime.db.reading() as session:
             articles = store.count_articles(session=session)
@@ -24,7 +24,9 @@ def health(runtime: RuntimeDep) -> HealthResponse:
     except Exception:
         log.exception("store health check failed")
     try:
-        documents = int(runtime.searchers.get().doc_count())
+        searcher = runtime.searchers.get()
+        documents = int(searcher.doc_count())
+        segments = len(searcher.reader().leaf_readers())
     except Exception:
         log.exception("index health check failed")
     index_ok = documents is not None and runtime.writer.alive and runtime.writer.last_error is None
@@ -32,5 +34,5 @@ def health(runtime: RuntimeDep) -> HealthResponse:
     return HealthResponse(
         status="ok" if ok else "degraded",
         store=StoreHealth(ok=articles is not None, articles=articles),
-        index=IndexHealth(ok=index_ok, documents=documents, pending=pending),
+        index=IndexHealth(ok=index_ok, documents=documents, pending=pending, segments=segments),
     )

@@ -234,6 +234,8 @@ class IndexHealth(BaseModel):
     ok: bool
     documents: int | None
     pending: int | None
+    # Each segment costs every search some work; the indexer merges them when idle.
+    segments: int | None = None
 
 
 class HealthResponse(BaseModel):
@@ -245,7 +247,7 @@ class HealthResponse(BaseModel):
                 {
                     "status": "ok",
                     "store": {"ok": True, "articles": 1992},
-                    "index": {"ok": True, "documents": 1992, "pending": 0},
+                    "index": {"ok": True, "documents": 1992, "pending": 0, "segments": 1},
                 }
             ]
         }

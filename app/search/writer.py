@@ -28,8 +28,9 @@ log = logging.getLogger("newsdesk.indexer")
 # articles flow, only segments of one size tier are merged, once the tier has TIER_WIDTH of
 # them, and never into more than BUSY_MERGE_BYTES: Whoosh's default policy merged the sample's
 # large segments with small new ones under load and held new articles back for ~25 s. After
-# IDLE_SECONDS without work, one commit merges the tiers up to IDLE_MERGE_BYTES; `newsdesk
-# reindex` writes a single segment again.
+# IDLE_SECONDS without work, commits merge any two or more segments of a tier, up to
+# IDLE_MERGE_BYTES, until no tier has two or an article arrives; `newsdesk reindex` writes a
+# single segment again.
 TIER_WIDTH = 8
 BUSY_MERGE_BYTES = 4 * 1024 * 1024
 IDLE_MERGE_BYTES = 512 * 1024 * 1024
@@ -41,8 +42,9 @@ def segment_bytes(storage: Any, segment: Any) -> int:
     return sum(storage.file_length(name) for name in segment.list_files(storage))
 
 
-def tiered_merges(max_bytes: int) -> Any:
-    """A Whoosh merge policy: merge the smallest segments of the first full size tier."""
+def tiered_merges(max_bytes: int, width: int = TIER_WIDTH) -> Any:
+    """A Whoosh merge policy: merge the smallest segments of the first size tier holding at
+    least `width` of them, never more than `max_bytes` in all."""
 
     def merge(writer: Any, segments: list[Any]) -> list[Any]:
         sizes = {id(s): max(1, segment_bytes(writer.storage, s)) for s in segments}
@@ -50,7 +52,7 @@ def tiered_merges(max_bytes: int) -> Any:
         for segment in segments:  # tiers by powers of 4 of their bytes
             tiers.setdefault(sizes[id(segment)].bit_length() // 2, []).append(segment)
         for _, members in sorted(tiers.items()):
-            if len(members) < TIER_WIDTH:
+            if len(members) < width:
                 continue
             chosen: list[Any] = []
             total = 0
@@ -190,15 +192,27 @@ class IndexWriterThread:
         return len(rows)
 
     def consolidate(self) -> None:
-        """One commit that merges segments up to IDLE_MERGE_BYTES (run when idle)."""
-        name, ix = self._indexes.live()
-        writer = ix.writer(timeout=30.0)
-        if self._indexes.current_name() != name:
-            writer.cancel()
-            return
+        """Merge segments, a size tier per commit, while no article waits (run when idle).
+
+        Each segment costs every search a matcher per field family, so an archive at rest is
+        best kept in few segments; each round is a commit of its own, so an article arriving
+        meanwhile waits for one round at most.
+        """
         started = time.monotonic()
+        name, ix = self._indexes.live()
         before = len(ix._segments())
-        writer.commit(mergetype=tiered_merges(IDLE_MERGE_BYTES))
+        while not self._stopping.is_set():
+            with self._db.reading() as session:
+                if store.count_pending(session=session):
+                    break
+            writer = ix.writer(timeout=30.0)
+            if self._indexes.current_name() != name:
+                writer.cancel()
+                return
+            count = len(ix._segments())
+            writer.commit(mergetype=tiered_merges(IDLE_MERGE_BYTES, width=2))
+            if len(ix._segments()) >= count:
+                break
         after = len(ix._segments())
         if after < before:
             log.info(

@@ -100,3 +100,19 @@ def test_a_killed_indexer_process_is_replaced(tmp_path: Path) -> None:
         assert ids(search(client, "remplaçant")) == [made.json()["id"]]
         assert writer.pid != first and writer.alive
         assert client.get("/health").json()["status"] == "ok"
+
+
+def test_an_idle_index_is_merged_into_few_segments(tmp_path: Path) -> None:
+    """Each write batch commits a segment; once no article waits, idle merges fold them."""
+    with make_client(tmp_path) as client:
+        for n in range(6):
+            batch = [{"body": f"Lot {n}, article {i}.", "language": "fr"} for i in range(5)]
+            response = client.post("/v1/articles/bulk", params={"refresh": "wait"}, json=batch)
+            assert response.status_code == 200
+        assert client.get("/health").json()["index"]["segments"] >= 2
+        deadline = time.monotonic() + 60
+        while (index := client.get("/health").json()["index"])["segments"] > 1:
+            assert time.monotonic() < deadline, index
+            time.sleep(0.5)
+        assert index["documents"] == 30
+        assert client.get("/v1/search", params={"q": "lot"}).json()["total"] == 30
