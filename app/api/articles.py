@@ -204,6 +204,18 @@ _RAW_BODY: dict[str, Any] = {
 }
 
 
+def _check_raw_options(**given: str | None) -> None:
+    """The query options of a raw upload are the request's: invalid ones refuse it whole (422),
+    before any file is read, rather than failing every file in turn."""
+    fields = {name: value for name, value in given.items() if value is not None}
+    try:
+        ArticleCreate.model_validate({"body": "-", **fields})
+    except ValidationError as exc:
+        errors = [{**e, "loc": ["query", *e["loc"]]} for e in error_list(exc)]
+        names = ", ".join(".".join(map(str, e["loc"])) for e in errors)
+        raise InvalidInput(f"invalid request: {names}", errors=errors) from None
+
+
 @writes.post(
     "/raw",
     openapi_extra=_RAW_BODY,
@@ -243,6 +255,7 @@ async def raw_articles(
     refresh: Refresh = "false",
 ) -> Any:
     content_type = media_type(request.headers.get("content-type", ""))
+    _check_raw_options(language=language, source=source, url=url, published_at=published_at)
     options = {
         "language": language,
         "source": source,

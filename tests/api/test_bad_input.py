@@ -100,6 +100,13 @@ CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
         {"content": b"texte", "headers": TEXT},
         422,
     ),
+    (
+        "raw-files-bad-language",
+        "POST",
+        "/v1/articles/raw?language=",
+        {"files": {"files": ("a.txt", b"date 2023-09\n\nUn texte.")}},
+        422,
+    ),
     ("put-missing", "PUT", "/v1/articles/999", {"json": OK}, 404),
     ("put-invalid", "PUT", "/v1/articles/1", {"json": {"body": ""}}, 422),
     ("delete-missing", "DELETE", "/v1/articles/999", {}, 404),
