@@ -207,6 +207,25 @@ def load(
     return len(latencies) / seconds, percentile(latencies, 95)
 
 
+def measure_server(
+    figures: Figures,
+    url: str,
+    path: str,
+    params_of: Callable[[Query], dict[str, Any]],
+    options: argparse.Namespace,
+    pid: int,
+) -> None:
+    """Query latencies one at a time, then the concurrent load, then the server's memory."""
+
+    def ask(http: httpx.Client, query: Query) -> None:
+        http.get(path, params=params_of(query)).raise_for_status()
+
+    with httpx.Client(base_url=url, timeout=300) as http:
+        figures.latency = time_queries(lambda query: ask(http, query), options.repeats)
+    figures.load_rps, figures.load_p95 = load(ask, url, options.clients, options.seconds)
+    figures.rss = rss_bytes(pid)
+
+
 def _wait_http(url: str, path: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -267,17 +286,7 @@ def run_newsdesk(
                 time.sleep(1)
             figures.settled_s = time.perf_counter() - started
             figures.segments = segments
-
-            def one(query: Query) -> None:
-                http.get("/v1/search", params=newsdesk_params(query)).raise_for_status()
-
-            figures.latency = time_queries(one, options.repeats)
-
-        def loaded(http: httpx.Client, query: Query) -> None:
-            http.get("/v1/search", params=newsdesk_params(query)).raise_for_status()
-
-        figures.load_rps, figures.load_p95 = load(loaded, url, options.clients, options.seconds)
-        figures.rss = rss_bytes(server.pid)
+        measure_server(figures, url, "/v1/search", newsdesk_params, options, server.pid)
     finally:
         _stop(server)
     figures.store_bytes = sum(disk_bytes(p) for p in data.glob("newsdesk.db*"))
@@ -358,18 +367,8 @@ def run_datasette(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_http(url, "/bench.json")
-        with httpx.Client(base_url=url, timeout=300) as http:
-
-            def one(query: Query) -> None:
-                http.get("/bench/articles.json", params=datasette_params(query)).raise_for_status()
-
-            figures.latency = time_queries(one, options.repeats)
-
-        def loaded(http: httpx.Client, query: Query) -> None:
-            http.get("/bench/articles.json", params=datasette_params(query)).raise_for_status()
-
-        figures.load_rps, figures.load_p95 = load(loaded, url, options.clients, options.seconds)
-        figures.rss = rss_bytes(server.pid)
+        route = "/bench/articles.json"
+        measure_server(figures, url, route, datasette_params, options, server.pid)
     finally:
         _stop(server)
     figures.store_bytes = figures.index_bytes = disk_bytes(path)
