@@ -467,7 +467,7 @@ def report(size: int, results: list[Figures]) -> None:
     rates = (nd.searchable_per_s, ds.searchable_per_s, wh.searchable_per_s)
     print("| searchable per s | " + " | ".join(f"{r:,.0f}" for r in rates) + " |")
     rest = f"{nd.settled_s:,.0f} ({nd.segments} segments) | — | ({wh.segments} segment)"
-    print(f"| index at rest (idle merges done) after s | {rest} |")
+    print(f"| index settled after s | {rest} |")
     print(f"| {load_label} req/s | {nd.load_rps:,.0f} | {ds.load_rps:,.0f} | — |")
     print(f"| {load_label} p95 ms | {nd.load_p95 * 1000:,.0f} | {ds.load_p95 * 1000:,.0f} | — |")
     print(f"| server RSS after load MB | {nd.rss / 2**20:,.0f} | {ds.rss / 2**20:,.0f} | — |")
