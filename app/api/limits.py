@@ -11,41 +11,19 @@ import logging
 import math
 import re
 import time
-from collections.abc import Iterable
 
-import orjson
 from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import problem
 from app.api.keys import bearer_token, key_matches
 
 log = logging.getLogger("newsdesk.api")
 
-_TITLES = {400: "Bad request", 413: "Request body too large", 429: "Too many requests"}
-
-
-async def send_problem(
-    send: Send, status: int, detail: str, headers: Iterable[tuple[bytes, bytes]] = ()
-) -> None:
-    """Answer with a problem+json document straight from a middleware."""
-    body = orjson.dumps(
-        {"type": "about:blank", "title": _TITLES[status], "status": status, "detail": detail}
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+_CLOSE = {"Connection": "close"}  # the rest of a refused body is not read
 
 
 class BodyRejected(HTTPException):
@@ -71,7 +49,7 @@ class _Guarded:
         except BodyRejected as exc:
             if started:
                 raise
-            await send_problem(send, exc.status_code, exc.detail, [(b"connection", b"close")])
+            await problem(exc.status_code, exc.detail, headers=_CLOSE)(scope, receive, send)
 
 
 class BodySizeLimit(_Guarded):
@@ -90,8 +68,8 @@ class BodySizeLimit(_Guarded):
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                exc = self._too_large()
-                await send_problem(send, 413, exc.detail, [(b"connection", b"close")])
+                detail = self._too_large().detail
+                await problem(413, detail, headers=_CLOSE)(scope, receive, send)
                 return
         seen = 0
 
@@ -240,7 +218,8 @@ class RateLimit:
                 if not await self.limiter.hit(item, who):
                     retry = await self._retry_after(item, who)
                     detail = f"more than {item} requests; retry in {retry} s"
-                    await send_problem(send, 429, detail, [(b"retry-after", str(retry).encode())])
+                    headers = {"Retry-After": str(retry)}
+                    await problem(429, detail, headers=headers)(scope, receive, send)
                     return
         except Exception:  # the counters' storage is down: serve rather than refuse everyone
             log.exception("rate limiting skipped: its storage failed")

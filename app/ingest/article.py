@@ -61,6 +61,21 @@ def _language(value: str) -> str:
     return value.lower()
 
 
+# Each field: its bound, what the OpenAPI document says of it (declared, not enforced by
+# pydantic: the validator gives the clearer message), and its validator.
+Url = Annotated[
+    str, Field(max_length=4096, json_schema_extra={"format": "http-url"}), AfterValidator(_url)
+]
+Title = Annotated[
+    str, Field(max_length=MAX_TITLE, json_schema_extra={"pattern": VISIBLE}), AfterValidator(_line)
+]
+Body = Annotated[
+    str, Field(max_length=MAX_BODY, json_schema_extra={"pattern": VISIBLE}), AfterValidator(_text)
+]
+PublishedAt = Annotated[
+    str, Field(max_length=64, json_schema_extra={"format": "partial-date"}), AfterValidator(_date)
+]
+Language = Annotated[str, Field(json_schema_extra={"pattern": LANGUAGE}), AfterValidator(_language)]
 # Metadata and tags: blank means absent.
 Meta = Annotated[
     str,
@@ -95,39 +110,11 @@ class ArticleCreate(BaseModel):
         },
     )
 
-    url: (
-        Annotated[
-            str,
-            Field(max_length=4096, json_schema_extra={"format": "http-url"}),
-            AfterValidator(_url),
-        ]
-        | None
-    ) = None
-    title: (
-        Annotated[
-            str,
-            Field(max_length=MAX_TITLE, json_schema_extra={"pattern": VISIBLE}),
-            AfterValidator(_line),
-        ]
-        | None
-    ) = None
-    body: Annotated[
-        str,
-        Field(max_length=MAX_BODY, json_schema_extra={"pattern": VISIBLE}),
-        AfterValidator(_text),
-    ]
-    published_at: (
-        Annotated[
-            str,
-            Field(max_length=64, json_schema_extra={"format": "partial-date"}),
-            AfterValidator(_date),
-        ]
-        | None
-    ) = None
-    language: (
-        Annotated[str, Field(json_schema_extra={"pattern": LANGUAGE}), AfterValidator(_language)]
-        | None
-    ) = None
+    url: Url | None = None
+    title: Title | None = None
+    body: Body
+    published_at: PublishedAt | None = None
+    language: Language | None = None
     source: Meta | None = None
     author: Meta | None = None
     section: Meta | None = None

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -14,14 +12,7 @@ from typing import Any
 
 import httpx
 
-NEWSDESK = Path(sys.executable).parent / "newsdesk"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from bench.common import NEWSDESK, free_port
 
 
 def newsdesk(*args: str, data_dir: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
