@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import re
@@ -209,11 +210,16 @@ def _needle(term: str) -> str:
     return stem if term[:1] >= "\u2e80" else rf"\b{stem}"  # no word breaks inside CJK text
 
 
+@functools.lru_cache(maxsize=256)
+def _needles(terms: frozenset[str]) -> re.Pattern[str]:
+    """One pattern for all the terms of a request (the same for every hit of a page)."""
+    return re.compile("|".join(_needle(term) for term in sorted(terms)))
+
+
 def _windows(body: str, terms: frozenset[str]) -> str:
     """The parts of `body` where the terms seem to occur: the highlighter analyses (stems) every
     word it is given, in pure Python, so it gets a few windows instead of a 25 KB article."""
-    pattern = re.compile("|".join(_needle(term) for term in sorted(terms)))
-    found = pattern.finditer(body.translate(_FOLD))
+    found = _needles(terms).finditer(body.translate(_FOLD))
     starts = [match.start() for match in itertools.islice(found, 4)]
     if not starts:
         return body[:_FALLBACK]
