@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.api import articles, errors, health, openapi, search
-from app.api.deps import ReadAuth, WriteAuth
+from app.api.deps import KeyRequired
 from app.api.keys import KeyGuard
 from app.api.limits import BodySizeLimit, JsonDepthLimit, RateLimit
 from app.config import Settings
@@ -53,8 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     # Security is declared where it is enforced: with no keys configured, operations carry none.
-    app.include_router(articles.writes, dependencies=[WriteAuth] if settings.api_keys else [])
-    reads = [ReadAuth] if settings.read_keys else []
+    app.include_router(articles.writes, dependencies=[KeyRequired] if settings.api_keys else [])
+    reads = [KeyRequired] if settings.read_keys else []
     app.include_router(articles.reads, dependencies=reads)
     app.include_router(search.reads, dependencies=reads)
     app.include_router(health.router)

@@ -128,8 +128,7 @@ _BULK_BODY: dict[str, Any] = {
             "application/json": {
                 "schema": {
                     "type": "array",
-                    "minItems": 1,
-                    "maxItems": 10_000,
+                    "minItems": 1,  # maxItems: NEWSDESK_BULK_MAX_ITEMS, set by app/api/openapi.py
                     # Any objects: each is validated as an ArticleCreate on its own, and one that
                     # fails gets an error in its result while the others go in (200).
                     "items": {

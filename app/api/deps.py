@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, HTTPException, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPBearer
 
-from app.api.keys import CHALLENGE, refusal
 from app.config import Settings
 from app.ingest.article import VISIBLE, source_key
 from app.ingest.dates import PartialDate, parse_partial_date
@@ -22,7 +21,6 @@ _bearer = HTTPBearer(
     auto_error=False,
     description="A key from NEWSDESK_API_KEYS (read and write) or NEWSDESK_READ_KEYS (read)",
 )
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -36,22 +34,6 @@ def _articles(request: Request) -> ArticleService:
 
 def _search(request: Request) -> SearchService:
     return _runtime(request).search
-
-
-def _check_key(request: Request, credentials: Credentials, *, write: bool) -> None:
-    token = credentials.credentials if credentials else ""
-    refused = refusal(_runtime(request).settings, write=write, token=token)
-    if refused is not None:
-        headers = CHALLENGE if refused.status == 401 else None
-        raise HTTPException(refused.status, refused.detail, headers=headers)
-
-
-def _write_auth(request: Request, credentials: Credentials) -> None:
-    _check_key(request, credentials, write=True)
-
-
-def _read_auth(request: Request, credentials: Credentials) -> None:
-    _check_key(request, credentials, write=False)
 
 
 # A date as `parse_partial_date` takes it; `from` must not be after `to`.
@@ -152,8 +134,9 @@ def _paging(
 ArticlesDep = Annotated[ArticleService, Depends(_articles)]
 SearchDep = Annotated[SearchService, Depends(_search)]
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
-WriteAuth = Depends(_write_auth)
-ReadAuth = Depends(_read_auth)
+# Keys are enforced by `keys.KeyGuard` before the body is read; on the routers this only
+# declares the bearer scheme in the OpenAPI document (the Authorize button of /docs).
+KeyRequired = Depends(_bearer)
 FiltersDep = Annotated[ListFilters, Depends(_filters)]
 PagingDep = Annotated[Paging, Depends(_paging)]
 Refresh = Annotated[

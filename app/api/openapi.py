@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app.api.deps import max_pages
+from app.api.limits import RATE_LIMIT_EXEMPT
 from app.api.schemas import problem_responses
 from app.config import Settings
 
@@ -42,7 +43,7 @@ def amend(schema: dict[str, Any], settings: Settings) -> None:
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             _declare(operation, 500)
-            if settings.rate_limit and path != "/health":
+            if settings.rate_limit and path not in RATE_LIMIT_EXEMPT:
                 _declare(operation, 429)
             _set_parameter_bounds(operation, bounds)
             if not path.startswith("/v1/"):
