@@ -40,13 +40,14 @@ from typing import Any
 import httpx
 
 from app.config import PROJECT_ROOT
-from app.ingest.article import ArticleCreate, prepare, source_key
+from app.ingest.article import ArticleCreate, prepare
 from app.ingest.dates import parse_partial_date
 from app.ingest.files import find_files, read_file
 from app.search.engine import run_search, suffixes_in_use
 from app.search.query import QueryCompiler, check_query
 from app.search.schema import build_schema, to_document
 from app.services.articles import span_filters
+from app.store.articles import columns
 from app.store.models import Article
 from bench.common import environment, free_port, start_server
 
@@ -381,22 +382,7 @@ def run_datasette(
 def _stored(i: int, article: dict[str, Any]) -> Article:
     prepared = prepare(ArticleCreate.model_validate(article))
     stamp = datetime.now(UTC)
-    return Article(
-        id=i,
-        idem_key=prepared.idem_key,
-        url=prepared.url,
-        title=prepared.title,
-        body=prepared.body,
-        published_at=prepared.published_at,
-        published_precision=prepared.published_precision,
-        published_start=prepared.published_start,
-        published_end=prepared.published_end,
-        language=prepared.language,
-        source=prepared.source,
-        source_key=source_key(prepared.source) if prepared.source else None,
-        created_at=stamp,
-        updated_at=stamp,
-    )
+    return Article(id=i, **columns(prepared), created_at=stamp, updated_at=stamp)
 
 
 def run_whoosh(articles: list[dict[str, Any]], work: Path, options: argparse.Namespace) -> Figures:

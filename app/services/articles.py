@@ -26,7 +26,6 @@ class WriteResult:
 
     status: Status
     article: Article
-    outbox_id: int | None
 
 
 @dataclass(frozen=True)
@@ -92,35 +91,48 @@ class ArticleService:
 
     def _upsert_prepared(
         self, prepared: Sequence[PreparedArticle | None]
-    ) -> list[WriteResult | None]:
+    ) -> tuple[list[WriteResult | None], list[int]]:
+        """Write the valid items in one transaction; their results and the outbox ids written.
+
+        New articles are inserted together at the end; an item whose key an earlier item of
+        the same request introduced updates (or leaves unchanged) that pending article."""
         self._admit()
-        results: list[WriteResult | None] = []
         keys = [p.idem_key for p in prepared if p is not None]
+        outcome: list[tuple[Status, str] | None] = []
         with self._db.writing() as session:
             existing = store.find_by_keys(session=session, keys=keys)
+            new: dict[str, PreparedArticle] = {}
+            changed: dict[str, Article] = {}
             for item in prepared:
                 if item is None:
-                    results.append(None)
+                    outcome.append(None)
                     continue
-                article = existing.get(item.idem_key)
-                if article is None:
-                    article, outbox_id = store.insert_article(session=session, prepared=item)
-                    existing[item.idem_key] = article
-                    results.append(WriteResult("created", article, outbox_id))
-                elif store.same_content(article, item):
-                    results.append(WriteResult("unchanged", article, None))
+                key = item.idem_key
+                article = existing.get(key)
+                if article is not None:
+                    status: Status = "unchanged"
+                    if not store.same_content(article, item):
+                        store.update_article(session=session, article=article, prepared=item)
+                        status, changed[key] = "updated", article
+                elif key in new:
+                    status = "unchanged" if new[key].content() == item.content() else "updated"
+                    new[key] = item
                 else:
-                    outbox_id = store.update_article(
-                        session=session, article=article, prepared=item
-                    )
-                    results.append(WriteResult("updated", article, outbox_id))
-        return results
+                    status, new[key] = "created", item
+                outcome.append((status, key))
+            inserted = store.insert_articles(session=session, prepared=list(new.values()))
+            existing.update(inserted)
+            to_index = [a.id for a in [*inserted.values(), *changed.values()] if a.id is not None]
+            outbox_ids = store.enqueue(session=session, article_ids=to_index)
+        results = [None if o is None else WriteResult(o[0], existing[o[1]]) for o in outcome]
+        return results, outbox_ids
 
     def upsert(self, article: ArticleCreate, *, wait: bool = False) -> WriteResult:
         """Create the article, or update/keep the one with the same idempotency key."""
-        result = self._upsert_prepared([prepare(article)])[0]
+        results, outbox_ids = self._upsert_prepared([prepare(article)])
+        result = results[0]
         assert result is not None
-        self._settle([result.outbox_id] if result.outbox_id else [], wait=wait)
+        self._settle(outbox_ids, wait=wait)
         return result
 
     def upsert_many(
@@ -140,9 +152,10 @@ class ArticleService:
             else:
                 prepared.append(None)
                 errors.append(item)
-        written = self._upsert_prepared(prepared) if any(prepared) else [None] * len(prepared)
-        outbox_ids = [r.outbox_id for r in written if r is not None and r.outbox_id]
-        self._settle(outbox_ids, wait=wait)
+        written: list[WriteResult | None] = [None] * len(prepared)
+        if any(prepared):
+            written, outbox_ids = self._upsert_prepared(prepared)
+            self._settle(outbox_ids, wait=wait)
         return [ItemResult(i, written[i], errors[i]) for i in range(len(items))]
 
     def replace(self, article_id: int, article: ArticleCreate, *, wait: bool = False) -> Article:
@@ -162,12 +175,11 @@ class ArticleService:
                     + ("URL" if prepared.url else "title and body"),
                     existing_id=other.id,
                 )
-            outbox_id = None
+            outbox_ids = []
             if not store.same_content(current, prepared):
-                outbox_id = store.update_article(
-                    session=session, article=current, prepared=prepared
-                )
-        self._settle([outbox_id] if outbox_id else [], wait=wait)
+                store.update_article(session=session, article=current, prepared=prepared)
+                outbox_ids = store.enqueue(session=session, article_ids=[article_id])
+        self._settle(outbox_ids, wait=wait)
         return current
 
     def delete(self, article_id: int, *, wait: bool = False) -> None:

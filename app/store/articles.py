@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, func, insert, literal, nulls_last
 from sqlmodel import Session, col, select
@@ -31,17 +32,18 @@ class ListFilters:
     source_keys: tuple[str, ...] = ()
 
 
-def _enqueue(session: Session, article_ids: Iterable[int]) -> int:
-    """Record that these articles must be (re)indexed; returns the last outbox id written."""
+def _enqueue(session: Session, article_ids: Iterable[int]) -> list[int]:
+    """Record that these articles must be (re)indexed; returns the outbox ids written.
+
+    One statement per thousand rows: SQLAlchemy batches an INSERT … RETURNING on SQLite only
+    when the rows may come back in any order (in order, it inserts them one by one).
+    """
     stamp = now_utc()
-    last = 0
-    for article_id in article_ids:
-        row = IndexOutbox(article_id=article_id, created_at=stamp)
-        session.add(row)
-        session.flush()
-        assert row.id is not None
-        last = row.id
-    return last
+    rows = [{"article_id": article_id, "created_at": stamp} for article_id in article_ids]
+    if not rows:
+        return []
+    written = session.scalars(insert(IndexOutbox).returning(col(IndexOutbox.id)), rows)
+    return [i for i in written if i is not None]
 
 
 def find_by_keys(*, session: Session, keys: Sequence[str]) -> dict[str, Article]:
@@ -55,42 +57,35 @@ def find_by_keys(*, session: Session, keys: Sequence[str]) -> dict[str, Article]
     return found
 
 
-def _assign(article: Article, prepared: PreparedArticle) -> None:
-    article.idem_key = prepared.idem_key
-    for name, value in prepared.content().items():
-        setattr(article, name, value)
-    article.published_precision = prepared.published_precision
-    article.published_start = prepared.published_start
-    article.published_end = prepared.published_end
-    article.source_key = source_key(prepared.source) if prepared.source else None
+def columns(prepared: PreparedArticle) -> dict[str, Any]:
+    """The stored columns of a prepared article."""
+    return {
+        "idem_key": prepared.idem_key,
+        **prepared.content(),
+        "published_precision": prepared.published_precision,
+        "published_start": prepared.published_start,
+        "published_end": prepared.published_end,
+        "source_key": source_key(prepared.source) if prepared.source else None,
+    }
 
 
-def insert_article(*, session: Session, prepared: PreparedArticle) -> tuple[Article, int]:
-    """Insert a new article and its outbox row; returns it with the outbox id."""
+def insert_articles(*, session: Session, prepared: Sequence[PreparedArticle]) -> dict[str, Article]:
+    """New articles, by idempotency key (the batched INSERT … RETURNING gives the rows back in
+    any order, and the key is unique)."""
+    if not prepared:
+        return {}
     stamp = now_utc()
-    article = Article(
-        idem_key=prepared.idem_key,
-        title=prepared.title,
-        body=prepared.body,
-        language=prepared.language,
-        created_at=stamp,
-        updated_at=stamp,
-    )
-    _assign(article, prepared)
-    session.add(article)
-    session.flush()
-    assert article.id is not None
-    return article, _enqueue(session, [article.id])
+    rows = [{**columns(p), "created_at": stamp, "updated_at": stamp} for p in prepared]
+    return {a.idem_key: a for a in session.scalars(insert(Article).returning(Article), rows)}
 
 
-def update_article(*, session: Session, article: Article, prepared: PreparedArticle) -> int:
-    """Replace an article's content and enqueue it; returns the outbox id."""
-    _assign(article, prepared)
+def update_article(*, session: Session, article: Article, prepared: PreparedArticle) -> None:
+    """Replace an article's content."""
+    for name, value in columns(prepared).items():
+        setattr(article, name, value)
     article.updated_at = now_utc()
     session.add(article)
     session.flush()
-    assert article.id is not None
-    return _enqueue(session, [article.id])
 
 
 def delete_article(*, session: Session, article: Article) -> int:
@@ -99,7 +94,8 @@ def delete_article(*, session: Session, article: Article) -> int:
     article_id = article.id
     session.delete(article)
     session.flush()
-    return _enqueue(session, [article_id])
+    (outbox_id,) = _enqueue(session, [article_id])
+    return outbox_id
 
 
 def same_content(article: Article, prepared: PreparedArticle) -> bool:
@@ -160,8 +156,9 @@ def updated_since(*, session: Session, moment: datetime) -> list[int]:
     return [int(i) for i in session.exec(query).all() if i is not None]
 
 
-def enqueue(*, session: Session, article_ids: Iterable[int]) -> int:
-    """Ask the indexer to look at these articles again (index or remove them)."""
+def enqueue(*, session: Session, article_ids: Iterable[int]) -> list[int]:
+    """Ask the indexer to look at these articles again (index or remove them); returns the
+    outbox ids written."""
     return _enqueue(session, article_ids)
 
 

@@ -66,6 +66,30 @@ def test_bulk_with_one_bad_item_keeps_the_others(client: TestClient) -> None:
     assert search(client, "article lot")["total"] == 2
 
 
+def test_bulk_repeating_a_url_keeps_its_last_content(client: TestClient) -> None:
+    """New articles are written together at the end of a bulk request: an item repeating an
+    earlier item's URL updates that pending article, and an existing article is updated."""
+    old = add(client, url="https://example.org/old", body="Texte ancien.", language="fr")
+    items = [
+        {"url": "https://example.org/a", "body": "Première version.", "language": "fr"},
+        {"url": "https://example.org/old", "body": "Texte révisé.", "language": "fr"},
+        {"url": "https://example.org/a", "body": "Première version.", "language": "fr"},
+        {"url": "https://example.org/a#x", "body": "Seconde version.", "language": "fr"},
+        {"url": "https://example.org/b", "body": "Autre article.", "language": "fr"},
+    ]
+    response = client.post("/v1/articles/bulk", params={"refresh": "wait"}, json=items)
+    result = response.json()
+    statuses = [r["status"] for r in result["results"]]
+    assert statuses == ["created", "updated", "unchanged", "updated", "created"]
+    a, updated, a_again, a_changed, b = (r["id"] for r in result["results"])
+    assert a == a_again == a_changed and updated == old["id"] and len({a, b, old["id"]}) == 3
+    assert client.get(f"/v1/articles/{a}").json()["body"] == "Seconde version."
+    assert ids(search(client, "seconde version")) == [a]
+    assert search(client, "première")["total"] == 0
+    assert ids(search(client, "révisé")) == [old["id"]]
+    assert client.get("/v1/articles").json()["total"] == 3
+
+
 def test_bulk_ndjson(client: TestClient) -> None:
     lines = (
         b'{"title": "A", "body": "Article en NDJSON.", "language": "fr"}\n\n'
