@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     # "process": the index writer runs in a child process with a core of its own (the default);
     # "thread": inside the serving process (lighter, for tests and tiny deployments).
     indexer: Literal["process", "thread"] = "process"
-    index_batch_size: int = 500
+    # Articles per index commit when a backlog waits: each commit writes a segment, and every
+    # segment costs each search a little (500 left 40 segments after loading 20,000 articles).
+    index_batch_size: int = 2000
     index_poll_seconds: float = 0.25
     refresh_wait_seconds: float = 10.0
     # Past this many articles waiting for the indexer, writes get 503 with Retry-After.

@@ -277,16 +277,15 @@ def run_newsdesk(
             figures.ack_per_s = len(articles) / acked
             figures.searchable_per_s = len(articles) / searchable
             # Queries are timed on the index at rest, as an archive is between ingest runs:
-            # once the idle merges are done (a round of merging can take a minute, so: at most
-            # 4 segments, or the same count for two minutes).
-            segments, steady_since = -1, time.monotonic()
-            while segments == -1 or (segments > 4 and time.monotonic() - steady_since < 120):
-                now = http.get("/health").json()["index"]["segments"]
-                if now != segments:
-                    segments, steady_since = now, time.monotonic()
+            # once the idle merges are done (they start 5 s after the last batch), or after
+            # --settle seconds.
+            give_up, idle_since = time.monotonic() + options.settle, time.monotonic()
+            while time.monotonic() < give_up and time.monotonic() - idle_since < 15:
+                if http.get("/health").json()["index"]["merging"]:
+                    idle_since = time.monotonic()
                 time.sleep(1)
+            figures.segments = http.get("/health").json()["index"]["segments"]
             figures.settled_s = time.perf_counter() - started
-            figures.segments = segments
         measure_server(figures, url, "/v1/search", newsdesk_params, options, server.pid)
     finally:
         _stop(server)
@@ -475,6 +474,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--repeats", type=int, default=5, help="timed passes over the queries")
+    parser.add_argument(
+        "--settle", type=float, default=1200, help="longest wait for idle merges, in seconds"
+    )
     options = parser.parse_args()
     load_label = f"{options.clients} clients × {options.seconds:g} s"
     corpus = load_corpus(options.paths)

@@ -34,5 +34,11 @@ def health(runtime: RuntimeDep) -> HealthResponse:
     return HealthResponse(
         status="ok" if ok else "degraded",
         store=StoreHealth(ok=articles is not None, articles=articles),
-        index=IndexHealth(ok=index_ok, documents=documents, pending=pending, segments=segments),
+        index=IndexHealth(
+            ok=index_ok,
+            documents=documents,
+            pending=pending,
+            segments=segments,
+            merging=runtime.writer.merging,
+        ),
     )

@@ -236,6 +236,7 @@ class IndexHealth(BaseModel):
     pending: int | None
     # Each segment costs every search some work; the indexer merges them when idle.
     segments: int | None = None
+    merging: bool = False
 
 
 class HealthResponse(BaseModel):

@@ -6,44 +6,109 @@ import functools
 import html
 import itertools
 import re
+import threading
 import time
 import unicodedata
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from weakref import WeakKeyDictionary
 
 from whoosh import highlight, query, sorting
 from whoosh.collectors import Collector, TimeLimit, WrappingCollector
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from app.search.expansion import closest_term, deadline_at
-from app.search.schema import SUFFIXES, suffix_for
+from app.search.schema import SUFFIXES, UNDATED, microseconds, suffix_for
 from app.store.articles import ListFilters
 
 SNIPPET_CHARS = 240
 
 
-class DeadlineCollector(WrappingCollector):  # type: ignore[misc]
-    """Stops collecting at `deadline` (time.monotonic()), keeping what it has.
+class _Columns:
+    """Whole date columns of segment readers, loaded once each: reading a column value by value
+    costs more than the search it filters. Kept as long as the reader (a searcher's refresh
+    reuses the readers of segments that did not change)."""
+
+    def __init__(self) -> None:
+        self._loaded: WeakKeyDictionary[IndexReader, dict[str, array[int]]] = WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def get(self, reader: IndexReader, fieldname: str) -> array[int]:
+        with self._lock:
+            values = self._loaded.get(reader, {}).get(fieldname)
+        if values is None:
+            values = array("q", reader.column_reader(fieldname, translate=False).load())
+            with self._lock:
+                self._loaded.setdefault(reader, {})[fieldname] = values
+        return values
+
+
+_COLUMNS = _Columns()
+
+
+@dataclass(frozen=True)
+class DateSpan:
+    """A date filter in microseconds since the epoch: the articles whose span overlaps it."""
+
+    start: int
+    end: int
+
+
+def date_span(filters: ListFilters) -> DateSpan | None:
+    """The date part of the filters; undated articles (span UNDATED) never overlap it."""
+    if filters.start is None and filters.end is None:
+        return None
+    return DateSpan(
+        start=microseconds(_naive(filters.start)) if filters.start else UNDATED + 1,
+        end=microseconds(_naive(filters.end)) if filters.end else 2**63 - 1,
+    )
+
+
+class GateCollector(WrappingCollector):  # type: ignore[misc]
+    """Passes matches to its child until `deadline` (time.monotonic()), only those whose date
+    span overlaps `span` when there is one.
 
     Whoosh's TimeLimitCollector starts a timer thread per search (or uses SIGALRM, which only
     the main thread may handle); reading the monotonic clock between matches costs less, and
-    a limit of 0 times out at the first match, which makes the behaviour testable.
+    a limit of 0 times out at the first match, which makes the behaviour testable. Dates are
+    checked in columns rather than by range queries, which expand into hundreds of terms.
     """
 
-    def __init__(self, child: Collector, deadline: float) -> None:
+    def __init__(self, child: Collector, deadline: float, span: DateSpan | None) -> None:
         self.child = child
         self.deadline = deadline
+        self.span = span
+        self._starts: array[int] | None = None
+        self._ends: array[int] | None = None
+
+    def set_subsearcher(self, subsearcher: Searcher, offset: int) -> None:
+        super().set_subsearcher(subsearcher, offset)
+        if self.span is not None:
+            reader = subsearcher.reader()
+            self._starts = _COLUMNS.get(reader, "ts_new")
+            self._ends = _COLUMNS.get(reader, "ts_end")
 
     def collect_matches(self) -> None:
-        child = self.child
+        collect = self.child.collect
         deadline = self.deadline
         clock = time.monotonic
-        matches: Iterator[int] = child.matches()
+        matches: Iterator[int] = self.child.matches()
+        if self.span is None or self._starts is None or self._ends is None:
+            for docnum in matches:
+                if clock() >= deadline:
+                    raise TimeLimit
+                collect(docnum)
+            return
+        starts, ends = self._starts, self._ends
+        first, last = self.span.start, self.span.end
         for docnum in matches:
             if clock() >= deadline:
                 raise TimeLimit
-            child.collect(docnum)
+            if starts[docnum] <= last and ends[docnum] >= first:
+                collect(docnum)
 
 
 class SearchFailed(ValueError):
@@ -73,12 +138,8 @@ def _naive(moment: datetime) -> datetime:
 
 
 def filter_query(filters: ListFilters) -> query.Query | None:
-    """The filter as a Whoosh query: date spans overlap, languages and sources match."""
+    """The language and source filters as a Whoosh query (dates are checked by GateCollector)."""
     parts: list[query.Query] = []
-    if filters.end is not None:
-        parts.append(query.DateRange("date_start", None, _naive(filters.end)))
-    if filters.start is not None:
-        parts.append(query.DateRange("date_end", _naive(filters.start), None))
     if filters.languages:
         parts.append(query.Or([query.Term("lang", lang) for lang in filters.languages]))
     if filters.source_keys:
@@ -131,7 +192,7 @@ def run_search(
     collector = searcher.collector(
         limit=page * page_size, sortedby=sortedby, groupedby=groupedby, maptype=sorting.Count
     )
-    timed = DeadlineCollector(collector, deadline)
+    timed = GateCollector(collector, deadline, date_span(filters))
     timed_out = False
     try:
         with deadline_at(deadline):  # prefix and fuzzy expansion stop at it too

@@ -36,6 +36,7 @@ def _main(
     batch_size: int,
     leading: Any,
     failing: Any,
+    merging: Any,
     parent: int,
 ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
@@ -56,6 +57,7 @@ def _main(
         while not stop.wait(0.5):
             leading.value = writer.leading
             failing.value = writer.last_error is not None or not writer.alive
+            merging.value = writer.merging
             if os.getppid() != parent:  # the server was killed: do not outlive it
                 break
     finally:
@@ -78,6 +80,7 @@ class IndexerProcess:
         self._db = db
         self._leading = _CONTEXT.Value("b", 0, lock=False)
         self._failing = _CONTEXT.Value("b", 0, lock=False)
+        self._merging = _CONTEXT.Value("b", 0, lock=False)
         self._args = (
             db.url,
             str(index_dir),
@@ -85,6 +88,7 @@ class IndexerProcess:
             batch_size,
             self._leading,
             self._failing,
+            self._merging,
             os.getpid(),
         )
         self._process = self._spawn()
@@ -141,6 +145,11 @@ class IndexerProcess:
     def leading(self) -> bool:
         """Whether the child holds the writer lock."""
         return bool(self._leading.value)
+
+    @property
+    def merging(self) -> bool:
+        """Whether the child is merging segments (it does when idle)."""
+        return bool(self._merging.value)
 
     @property
     def last_error(self) -> str | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, FieldType, Schema
+from whoosh.columns import NumericColumn
+from whoosh.fields import COLUMN, ID, NUMERIC, TEXT, FieldType, Schema
 from whoosh.formats import Existence
 
 from app.search.analysis import (
@@ -19,14 +20,21 @@ from app.search.analysis import (
 from app.store.models import Article
 
 # Bump on any change to the fields or the analysers: a mismatch rebuilds the index at start-up.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TITLE_BOOST = 2.0
 FOLD_SUFFIX = "xx"
 CJK_SUFFIX = "cjk"
 SUFFIXES = (*STEMMED_LANGUAGES, FOLD_SUFFIX, CJK_SUFFIX)
-# Sort keys put undated articles last both ways.
-_UNDATED_NEWEST = -(2**62)
+# Dates are microseconds since the epoch in sortable columns. Sort keys put undated articles
+# last both ways; UNDATED is also their span, which no date filter overlaps.
+UNDATED = -(2**62)
 _UNDATED_OLDEST = 2**62
+_EPOCH = datetime(1970, 1, 1)
+
+
+def microseconds(moment: datetime) -> int:
+    """A naive UTC datetime as whole microseconds since the epoch (exact, no float)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def suffix_for(language: str) -> str:
@@ -38,6 +46,11 @@ def suffix_for(language: str) -> str:
     return FOLD_SUFFIX
 
 
+def _column() -> COLUMN:
+    """A signed 64-bit value per document, stored as a column and not indexed."""
+    return COLUMN(NumericColumn("q"))
+
+
 def build_schema() -> Schema:
     """Per-language title/body fields plus the filter, facet and sort fields."""
     fields: dict[str, Any] = {
@@ -47,10 +60,10 @@ def build_schema() -> Schema:
         "source_name": ID(sortable=True),
         "source": TEXT(analyzer=folding_analyzer()),
         "month": ID(sortable=True),
-        "date_start": DATETIME,
-        "date_end": DATETIME,
-        "ts_new": NUMERIC(int, bits=64, signed=True, sortable=True),
-        "ts_old": NUMERIC(int, bits=64, signed=True, sortable=True),
+        # Columns only (not indexed): sorting reads ts_new/ts_old, date filters ts_new/ts_end.
+        "ts_new": _column(),
+        "ts_old": _column(),
+        "ts_end": _column(),
         # `title:` and `body:` in a query name these; the parser spreads them over the languages.
         "title": TEXT(analyzer=folding_analyzer()),
         "body": TEXT(analyzer=folding_analyzer()),
@@ -95,13 +108,10 @@ def to_document(article: Article) -> dict[str, Any]:
         doc["spell"] = f"{article.title}\n{article.body}"
     if article.published_start and article.published_end:
         start = _naive(article.published_start)
-        doc["date_start"] = start
-        doc["date_end"] = _naive(article.published_end)
         doc["month"] = f"{start.year:04d}-{start.month:02d}"
-        stamp = int(start.replace(tzinfo=UTC).timestamp())
-        doc["ts_new"] = stamp
-        doc["ts_old"] = stamp
+        doc["ts_new"] = doc["ts_old"] = microseconds(start)
+        doc["ts_end"] = microseconds(_naive(article.published_end))
     else:
-        doc["ts_new"] = _UNDATED_NEWEST
+        doc["ts_new"] = doc["ts_end"] = UNDATED
         doc["ts_old"] = _UNDATED_OLDEST
     return doc

@@ -110,6 +110,7 @@ class IndexWriterThread:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="newsdesk-indexer", daemon=True)
         self.last_error: str | None = None
+        self.merging = False  # an idle merge round is under way
 
     def start(self) -> None:
         """Start draining (once this process holds the writer lock)."""
@@ -198,6 +199,13 @@ class IndexWriterThread:
         best kept in few segments; each round is a commit of its own, so an article arriving
         meanwhile waits for one round at most.
         """
+        self.merging = True
+        try:
+            self._consolidate()
+        finally:
+            self.merging = False
+
+    def _consolidate(self) -> None:
         started = time.monotonic()
         name, ix = self._indexes.live()
         before = len(ix._segments())

@@ -59,7 +59,10 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 def _call(client: TestClient, operation: tuple[str, str], key: str | None) -> Any:
     method, path = operation
     if "{article_id}" in path:
-        created = client.post("/v1/articles", json=ARTICLE, headers=_auth(WRITE))
+        # refresh=wait: `similar` answers 404 for an article the index does not hold yet
+        created = client.post(
+            "/v1/articles", params={"refresh": "wait"}, json=ARTICLE, headers=_auth(WRITE)
+        )
         path = path.replace("{article_id}", str(created.json()["id"]))
     kwargs = {k: (dict(v) if isinstance(v, dict) else v) for k, v in REQUESTS[operation].items()}
     kwargs["headers"] = {**kwargs.get("headers", {}), **_auth(key)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -78,6 +79,23 @@ def test_undated_articles_are_left_out_of_date_filters(
     listed = client.get("/v1/articles", params={"from": "1900", "page_size": 100}).json()
     assert known["undated"] not in ids(listed)
     assert listed["total"] == 4
+
+
+def test_date_filters_hold_before_1970_and_with_one_bound(tmp_path: Path) -> None:
+    with make_client(tmp_path) as client:
+        body = "Les premiers pas sur la Lune sont retransmis en direct."
+        moon, later, undated = (
+            add(client, url=f"https://example.org/{n}", body=body, language="fr", **date)["id"]
+            for n, date in enumerate(
+                [{"published_at": "1969-07-21T02:56:00Z"}, {"published_at": "1970-01-01"}, {}]
+            )
+        )
+        assert set(ids(search(client, "lune"))) == {moon, later, undated}
+        assert ids(search(client, "lune", to="1969")) == [moon]
+        assert ids(search(client, "lune", **{"from": "1969-07-21", "to": "1969-07-21"})) == [moon]
+        assert ids(search(client, "lune", **{"from": "1969-07-22"})) == [later]
+        assert set(ids(search(client, "lune", to="2100"))) == {moon, later}
+        assert ids(search(client, "lune", sort="oldest")) == [moon, later, undated]
 
 
 def test_sorting_puts_undated_last_both_ways(dated: tuple[TestClient, dict[str, int]]) -> None:

@@ -168,7 +168,7 @@ def test_body_larger_than_the_limit_is_413(tmp_path: Any) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ['spell:"corée russie"', "date_start:2023", "id:1", "lang:fr", "ts_new:5", "x OR (month:2023)"],
+    ['spell:"corée russie"', "ts_end:2023", "id:1", "lang:fr", "ts_new:5", "x OR (month:2023)"],
 )
 def test_only_documented_fields_can_be_queried(client: TestClient, query: str) -> None:
     body = assert_problem(client.get("/v1/search", params={"q": query}), 400)

@@ -220,7 +220,7 @@ def test_health_counts_store_and_index(client: TestClient) -> None:
     assert health == {
         "status": "ok",
         "store": {"ok": True, "articles": 1},
-        "index": {"ok": True, "documents": 1, "pending": 0, "segments": 1},
+        "index": {"ok": True, "documents": 1, "pending": 0, "segments": 1, "merging": False},
     }
 
 

@@ -111,7 +111,8 @@ def test_an_idle_index_is_merged_into_few_segments(tmp_path: Path) -> None:
             assert response.status_code == 200
         assert client.get("/health").json()["index"]["segments"] >= 2
         deadline = time.monotonic() + 60
-        while (index := client.get("/health").json()["index"])["segments"] > 1:
+        # `merging` says whether a round is under way; it ends once nothing is left to merge.
+        while (index := client.get("/health").json()["index"])["segments"] > 1 or index["merging"]:
             assert time.monotonic() < deadline, index
             time.sleep(0.5)
         assert index["documents"] == 30
