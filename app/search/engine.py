@@ -6,47 +6,23 @@ import functools
 import html
 import itertools
 import re
-import threading
 import time
 import unicodedata
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from weakref import WeakKeyDictionary
 
 from whoosh import highlight, query, sorting
 from whoosh.collectors import Collector, TimeLimit, WrappingCollector
-from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
+from app.search import columns
 from app.search.expansion import closest_term, deadline_at
 from app.search.schema import SUFFIXES, UNDATED, microseconds, suffix_for
 from app.store.articles import ListFilters
 
 SNIPPET_CHARS = 240
-
-
-class _Columns:
-    """Whole date columns of segment readers, loaded once each: reading a column value by value
-    costs more than the search it filters. Kept as long as the reader (a searcher's refresh
-    reuses the readers of segments that did not change)."""
-
-    def __init__(self) -> None:
-        self._loaded: WeakKeyDictionary[IndexReader, dict[str, array[int]]] = WeakKeyDictionary()
-        self._lock = threading.Lock()
-
-    def get(self, reader: IndexReader, fieldname: str) -> array[int]:
-        with self._lock:
-            values = self._loaded.get(reader, {}).get(fieldname)
-        if values is None:
-            values = array("q", reader.column_reader(fieldname, translate=False).load())
-            with self._lock:
-                self._loaded.setdefault(reader, {})[fieldname] = values
-        return values
-
-
-_COLUMNS = _Columns()
 
 
 @dataclass(frozen=True)
@@ -88,8 +64,8 @@ class GateCollector(WrappingCollector):  # type: ignore[misc]
         super().set_subsearcher(subsearcher, offset)
         if self.span is not None:
             reader = subsearcher.reader()
-            self._starts = _COLUMNS.get(reader, "ts_new")
-            self._ends = _COLUMNS.get(reader, "ts_end")
+            self._starts = columns.values(reader, "ts_new")
+            self._ends = columns.values(reader, "ts_end")
 
     def collect_matches(self) -> None:
         collect = self.child.collect

@@ -17,10 +17,11 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex
 
-from app.search import buffers
+from app.search import buffers, columns
 from app.search.schema import SCHEMA_VERSION, build_schema
 
 buffers.install()  # compound segments are read in place, not copied per reader
+columns.install()  # column readers are opened once per segment reader
 
 _VERSION_FILE = "newsdesk_schema_version"
 _CURRENT = "CURRENT"
