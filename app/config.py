@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     query_max_expansions: int = Field(default=4, ge=0)
     # Seconds a search may spend collecting matches before it returns what it has, `timed_out`.
     search_time_limit: float = Field(default=0.5, ge=0)
+    # Result pages kept per server process, by index version (0: none); snippets, 8 per page.
+    search_cache_size: int = Field(default=256, ge=0)
     max_page_size: int = Field(default=100, ge=1)
     max_result_depth: int = Field(default=10_000, ge=1)
 

@@ -53,6 +53,11 @@ def _renew(ix: FileIndex, old: IndexReader | None) -> IndexReader:
     return MultiReader(readers, generation=toc.generation)
 
 
+def _version(name: str, searcher: Searcher) -> tuple[str, int]:
+    generation = searcher.reader().generation()  # None for an index without segments
+    return name, -1 if generation is None else int(generation)
+
+
 class SearcherPool:
     """One searcher per thread, on the newest commit of the live generation.
 
@@ -83,12 +88,17 @@ class SearcherPool:
 
     def get(self) -> Searcher:
         """This thread's searcher, renewed if the index committed or was swapped since."""
+        return self.get_versioned()[1]
+
+    def get_versioned(self) -> tuple[tuple[str, int], Searcher]:
+        """This thread's searcher and the version of the index it reads: the generation's name
+        and its commit number (a rebuilt index counts its commits anew under a new name)."""
         me = threading.current_thread()
         with self._lock:
             name, searcher = self._by_thread.get(me, (None, None))
         live = self._indexes.current_name()
-        if searcher is not None and name == live and searcher.up_to_date():
-            return searcher
+        if searcher is not None and name is not None and name == live and searcher.up_to_date():
+            return _version(name, searcher), searcher
         new_name, fresh = self._open(searcher, same_generation=name == live)
         if searcher is not None and name != live:
             searcher.close()
@@ -99,7 +109,7 @@ class SearcherPool:
             retired = [self._by_thread.pop(t)[1] for t in ended]
         for old in retired:
             old.close()
-        return fresh
+        return _version(new_name, fresh), fresh
 
     def open_count(self) -> int:
         """How many searchers are open (one per live thread that searched)."""

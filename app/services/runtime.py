@@ -97,6 +97,7 @@ class Runtime:
                 max_expansions=settings.query_max_expansions,
                 time_limit=settings.search_time_limit,
             ),
+            cache_size=settings.search_cache_size,
         )
         warm_up()
         writer.start()

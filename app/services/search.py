@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
+from cachetools import LRUCache
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit
 from whoosh.searching import Searcher
@@ -66,6 +69,22 @@ class SearchLimits:
     time_limit: float
 
 
+class _Ranked:
+    """A query run on one version of the index: what a later identical request can reuse.
+
+    It keeps no searcher (each belongs to one thread): a request that reuses it expands the
+    words to mark with its own searcher, which reads the same version of the index.
+    """
+
+    def __init__(
+        self, outcome: engine.SearchOutcome, suggestion: str | None, parsed: wq.Query
+    ) -> None:
+        self.outcome = outcome
+        self.suggestion = suggestion
+        self.parsed = parsed
+        self.terms: dict[str, frozenset[str]] = {}  # per language, expanded once
+
+
 class SearchService:
     """Runs searches on this thread's searcher and hydrates the hits from the store."""
 
@@ -76,11 +95,22 @@ class SearchService:
         compiler: QueryCompiler,
         articles: ArticleService,
         limits: SearchLimits,
+        cache_size: int = 0,
     ) -> None:
         self._searchers = searchers
         self._compiler = compiler
         self._articles = articles
         self._limits = limits
+        # Pages by index version and request: a commit makes a new version, so a kept page is
+        # the page the index would give. Articles are read from the store on every request.
+        self._pages: LRUCache[tuple[tuple[str, int], SearchRequest], _Ranked] = LRUCache(
+            max(1, cache_size)
+        )
+        self._snippets: LRUCache[tuple[int | None, datetime, frozenset[str]], str] = LRUCache(
+            max(1, cache_size * 8)
+        )
+        self._lock = threading.Lock()
+        self._caching = cache_size > 0
 
     def _check(self, text: str) -> CheckedQuery:
         try:
@@ -96,9 +126,36 @@ class SearchService:
     def search(self, request: SearchRequest) -> SearchPage:
         """One page of results for a query."""
         started = time.perf_counter()
-        deadline = time.monotonic() + self._limits.time_limit
         checked = self._check(request.q)
-        searcher = self._searchers.get()
+        version, searcher = self._searchers.get_versioned()
+        with self._lock:
+            ranked = self._pages.get((version, request))
+        if ranked is None:
+            ranked = self._rank(request, checked, searcher)
+            if self._caching and not ranked.outcome.timed_out:  # a partial page is not kept
+                with self._lock:
+                    self._pages[(version, request)] = ranked
+        outcome = ranked.outcome
+        found = self._articles.by_ids([h.id for h in outcome.hits])
+        hits = []
+        for h in outcome.hits:
+            article = found.get(h.id)
+            if article is None:  # deleted since the index last committed
+                continue
+            snippet = self._snippet(ranked, article, searcher)
+            hits.append(Hit(article=article, snippet=snippet, score=h.score))
+        return SearchPage(
+            total=outcome.total,
+            hits=hits,
+            facets=outcome.facets,
+            did_you_mean=ranked.suggestion,
+            timed_out=outcome.timed_out,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    def _rank(self, request: SearchRequest, checked: CheckedQuery, searcher: Searcher) -> _Ranked:
+        """Run the query: the page of ids, the facets, the suggestion."""
+        deadline = time.monotonic() + self._limits.time_limit
         suffixes = engine.suffixes_in_use(searcher)
         try:
             parsed = self._compiler.compile(checked, suffixes=suffixes)
@@ -120,19 +177,6 @@ class SearchService:
                 )
             except engine.SearchFailed as exc:
                 raise BadQuery(str(exc)) from None
-        found = self._articles.by_ids([h.id for h in outcome.hits])
-        terms: dict[str, frozenset[str]] = {}  # per language, computed once per request
-        hits = []
-        for h in outcome.hits:
-            article = found.get(h.id)
-            if article is None:  # deleted since the index last committed
-                continue
-            if article.language not in terms:
-                terms[article.language] = self._highlight_terms(searcher, parsed, article.language)
-            snippet = engine.snippet(
-                searcher, terms[article.language], body=article.body, language=article.language
-            )
-            hits.append(Hit(article=article, snippet=snippet, score=h.score))
         suggestion = None
         if outcome.total < 3 and not outcome.timed_out:
             try:
@@ -142,14 +186,24 @@ class SearchService:
                     )
             except TimeLimit:
                 suggestion = None
-        return SearchPage(
-            total=outcome.total,
-            hits=hits,
-            facets=outcome.facets,
-            did_you_mean=suggestion,
-            timed_out=outcome.timed_out,
-            took_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
+        return _Ranked(outcome, suggestion, parsed)
+
+    def _snippet(self, ranked: _Ranked, article: Article, searcher: Searcher) -> str:
+        """The article's snippet for this query, kept while neither the article nor the words to
+        mark change."""
+        language = article.language
+        if language not in ranked.terms:
+            ranked.terms[language] = self._highlight_terms(searcher, ranked.parsed, language)
+        terms = ranked.terms[language]
+        key = (article.id, article.updated_at, terms)
+        with self._lock:
+            snippet = self._snippets.get(key)
+        if snippet is None:
+            snippet = engine.snippet(searcher, terms, body=article.body, language=language)
+            if self._caching:
+                with self._lock:
+                    self._snippets[key] = snippet
+        return snippet
 
     def _highlight_terms(
         self, searcher: Searcher, parsed: wq.Query, language: str
