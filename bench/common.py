@@ -31,12 +31,15 @@ def environment(data: Path) -> dict[str, str]:
     return env
 
 
-def start_server(data: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
-    """`newsdesk serve` in its own process group, logging to server.log beside `data`."""
+def start_server(
+    data: Path, port: int, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`newsdesk serve` in its own process group, logging to server.log beside `data`; `env`
+    adds settings."""
     log = (data.parent / "server.log").open("ab")
     return subprocess.Popen(
         [str(NEWSDESK), "serve", "--port", str(port), *args],
-        env=environment(data),
+        env={**environment(data), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -15,6 +15,9 @@ URLs to each size. For each size it loads the same articles into
 
 then runs the same query list against each after a warm-up (p50/p95 per class), 8 clients for
 10 seconds against each server, and reports ingest rates, server RSS and bytes on disk.
+Newsdesk is timed twice: as served, where a repeated query is answered from its result cache
+(the timed passes repeat the warm-up's queries), and restarted on the same data with
+NEWSDESK_SEARCH_CACHE_SIZE=0, where every query runs; the ratios use the second.
 Figures only, no assertions.
 """
 
@@ -120,9 +123,10 @@ def replicate(articles: list[dict[str, Any]], size: int) -> list[dict[str, Any]]
     return out
 
 
-def rss_bytes(pgid: int) -> int:
-    """Resident memory of every process in a process group (server, workers, indexer)."""
-    total = 0
+def rss_bytes(pgid: int) -> tuple[int, int]:
+    """Resident memory of every process in a process group (server, workers, indexer), and of
+    the group's leader (the serving process) alone."""
+    total = leader = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -133,10 +137,12 @@ def rss_bytes(pgid: int) -> int:
                 continue
             for line in (entry / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+                    size = int(line.split()[1]) * 1024
+                    total += size
+                    leader += size if int(entry.name) == pgid else 0
         except (OSError, IndexError, ValueError):
             continue
-    return total
+    return total, leader
 
 
 def disk_bytes(path: Path) -> int:
@@ -156,6 +162,7 @@ class Figures:
     load_rps: float = float("nan")
     load_p95: float = float("nan")
     rss: int = 0
+    rss_leader: int = 0
     settled_s: float = float("nan")
     segments: int = 1
     store_bytes: int = 0
@@ -224,7 +231,7 @@ def measure_server(
     with httpx.Client(base_url=url, timeout=300) as http:
         figures.latency = time_queries(lambda query: ask(http, query), options.repeats)
     figures.load_rps, figures.load_p95 = load(ask, url, options.clients, options.seconds)
-    figures.rss = rss_bytes(pid)
+    figures.rss, figures.rss_leader = rss_bytes(pid)
 
 
 def _wait_http(url: str, path: str, timeout: float = 120) -> None:
@@ -259,7 +266,9 @@ def newsdesk_params(query: Query) -> dict[str, Any]:
 
 def run_newsdesk(
     articles: list[dict[str, Any]], work: Path, options: argparse.Namespace
-) -> Figures:
+) -> list[Figures]:
+    """Load over HTTP, wait for the index to settle, then time the queries twice: as served
+    (repeated queries answered from the result cache) and on a server without the cache."""
     figures = Figures("Newsdesk")
     data, port = work / "newsdesk", free_port()
     server = start_server(data, port)
@@ -289,9 +298,16 @@ def run_newsdesk(
         measure_server(figures, url, "/v1/search", newsdesk_params, options, server.pid)
     finally:
         _stop(server)
+    uncached = Figures("Newsdesk, no result cache", segments=figures.segments)
+    server = start_server(data, port, env={"NEWSDESK_SEARCH_CACHE_SIZE": "0"})
+    try:
+        _wait_http(url, "/health")
+        measure_server(uncached, url, "/v1/search", newsdesk_params, options, server.pid)
+    finally:
+        _stop(server)
     figures.store_bytes = sum(disk_bytes(p) for p in data.glob("newsdesk.db*"))
     figures.index_bytes = disk_bytes(data / "index")
-    return figures
+    return [figures, uncached]
 
 
 # --- (b) Datasette + FTS5 -----------------------------------------------------------------
@@ -431,35 +447,43 @@ def run_whoosh(articles: list[dict[str, Any]], work: Path, options: argparse.Nam
 
 
 def report(size: int, results: list[Figures]) -> None:
-    nd, ds, wh = results
+    nd, cold, ds, wh = results
     kinds = ["all", *dict.fromkeys(q.kind for q in QUERIES)]
     print(f"\n### {size:,} articles\n")
     print(
-        "| query class | Newsdesk p50 / p95 ms | Datasette p50 / p95 ms "
-        "| bare Whoosh p50 / p95 ms | Newsdesk/Datasette p50 | Newsdesk/Whoosh p50 |"
+        "| query class | Newsdesk p50 / p95 ms | Newsdesk, no result cache | Datasette "
+        "| bare Whoosh | no cache / Datasette p50 | no cache / Whoosh p50 |"
     )
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for kind in kinds:
         cells = [f"{f.p(kind, 50):.1f} / {f.p(kind, 95):.1f}" for f in results]
         print(
-            f"| {kind} | {' | '.join(cells)} | {nd.p(kind, 50) / ds.p(kind, 50):.2f} | "
-            f"{nd.p(kind, 50) / wh.p(kind, 50):.2f} |"
+            f"| {kind} | {' | '.join(cells)} | {cold.p(kind, 50) / ds.p(kind, 50):.2f} | "
+            f"{cold.p(kind, 50) / wh.p(kind, 50):.2f} |"
         )
-    print()
-    print("| | Newsdesk | Datasette | bare Whoosh |")
-    print("| --- | --- | --- | --- |")
-    print(f"| acknowledged per s | {nd.ack_per_s:,.0f} | {ds.ack_per_s:,.0f} (insert + FTS) | — |")
-    rates = (nd.searchable_per_s, ds.searchable_per_s, wh.searchable_per_s)
-    print("| searchable per s | " + " | ".join(f"{r:,.0f}" for r in rates) + " |")
-    rest = f"{nd.settled_s:,.0f} ({nd.segments} segments) | — | ({wh.segments} segment)"
-    print(f"| index settled after s | {rest} |")
-    print(f"| {load_label} req/s | {nd.load_rps:,.0f} | {ds.load_rps:,.0f} | — |")
-    print(f"| {load_label} p95 ms | {nd.load_p95 * 1000:,.0f} | {ds.load_p95 * 1000:,.0f} | — |")
-    print(f"| server RSS after load MB | {nd.rss / 2**20:,.0f} | {ds.rss / 2**20:,.0f} | — |")
     mb = 2**20
-    stores = f"{nd.store_bytes / mb:,.1f} | {ds.store_bytes / mb:,.1f} (FTS in it)"
+    print()
+    print("| | Newsdesk | Newsdesk, no result cache | Datasette | bare Whoosh |")
+    print("| --- | --- | --- | --- | --- |")
+    acks = f"{nd.ack_per_s:,.0f} | — | {ds.ack_per_s:,.0f} (insert + FTS) | —"
+    print(f"| acknowledged per s | {acks} |")
+    rates = (
+        f"{nd.searchable_per_s:,.0f} | — | {ds.searchable_per_s:,.0f} | {wh.searchable_per_s:,.0f}"
+    )
+    print(f"| searchable per s | {rates} |")
+    rest = f"{nd.settled_s:,.0f} ({nd.segments} segments) | — | — | ({wh.segments} segment)"
+    print(f"| index settled after s | {rest} |")
+    served = (nd, cold, ds)
+    print(f"| {load_label} req/s | " + " | ".join(f"{f.load_rps:,.0f}" for f in served) + " | — |")
+    p95s = " | ".join(f"{f.load_p95 * 1000:,.0f}" for f in served)
+    print(f"| {load_label} p95 ms | {p95s} | — |")
+    memory = " | ".join(
+        f"{f.rss / mb:,.0f} (serving process {f.rss_leader / mb:,.0f})" for f in (nd, cold)
+    )
+    print(f"| RSS after load MB | {memory} | {ds.rss / mb:,.0f} | — |")
+    stores = f"{nd.store_bytes / mb:,.1f} | — | {ds.store_bytes / mb:,.1f} (FTS in it)"
     print(f"| store on disk MB | {stores} | — |")
-    print(f"| index on disk MB | {nd.index_bytes / mb:,.1f} | — | {wh.index_bytes / mb:,.1f} |")
+    print(f"| index on disk MB | {nd.index_bytes / mb:,.1f} | — | — | {wh.index_bytes / mb:,.1f} |")
     sys.stdout.flush()
 
 
@@ -489,10 +513,11 @@ def main() -> None:
         articles = replicate(corpus, size)
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            results = []
+            results: list[Figures] = []
             for run in (run_newsdesk, run_datasette, run_whoosh):
                 started = time.perf_counter()
-                results.append(run(articles, work, options))
+                ran = run(articles, work, options)
+                results.extend(ran if isinstance(ran, list) else [ran])
                 print(f"  {results[-1].name}: {time.perf_counter() - started:.0f} s", flush=True)
             report(size, results)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
+from app import memory
 from app.api.deps import (
     PARTIAL_DATE,
     ArticlesDep,
@@ -156,7 +157,11 @@ _BULK_BODY: dict[str, Any] = {
     summary="Create or update up to 10,000 articles (JSON array or NDJSON)",
 )
 async def bulk_articles(
-    request: Request, service: ArticlesDep, runtime: RuntimeDep, refresh: Refresh = "false"
+    request: Request,
+    service: ArticlesDep,
+    runtime: RuntimeDep,
+    after: BackgroundTasks,
+    refresh: Refresh = "false",
 ) -> BulkResponse:
     content_type = media_type(request.headers.get("content-type", ""))
     data = await request.body()
@@ -173,6 +178,7 @@ async def bulk_articles(
     except PayloadError as exc:
         raise InvalidInput(str(exc)) from None
     results = await run_in_threadpool(service.upsert_many, items, wait=refresh == "wait")
+    after.add_task(memory.release, collect=False)  # once the body and its items are freed
     return _bulk_response(results)
 
 

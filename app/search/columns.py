@@ -12,6 +12,7 @@ between threads. whoosh-reloaded is pinned (pyproject.toml).
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 from typing import Any
 
 from whoosh.reading import IndexReader, SegmentReader
@@ -40,10 +41,33 @@ def install() -> None:
     SegmentReader.column_reader = _column_reader
 
 
+def _column(reader: IndexReader, fieldname: str) -> Iterable[Any]:
+    """Every value of a column, raw (an index without segments has no columns at all)."""
+    if not reader.doc_count_all():
+        return []
+    found: Iterable[Any] = reader.column_reader(fieldname, translate=False)
+    return found
+
+
 def values(reader: IndexReader, fieldname: str) -> array[int]:
     """A signed 64-bit column of one segment as an array, loaded once per reader: read value
     by value, a date filter over thousands of matches would cost more than the search."""
     loaded: dict[str, array[int]] = reader.__dict__.setdefault("_newsdesk_arrays", {})
     if fieldname not in loaded:
-        loaded[fieldname] = array("q", reader.column_reader(fieldname, translate=False).load())
+        loaded[fieldname] = array("q", _column(reader, fieldname))
+    return loaded[fieldname]
+
+
+def labels(reader: IndexReader, fieldname: str) -> tuple[array[int], list[str]]:
+    """A text column of one segment as a code per document and the label of each code (""
+    for documents without a value), loaded once per reader: facets are counted on codes."""
+    loaded: dict[str, tuple[array[int], list[str]]] = reader.__dict__.setdefault(
+        "_newsdesk_labels", {}
+    )
+    if fieldname not in loaded:
+        index: dict[bytes, int] = {}
+        codes = array(
+            "i", (index.setdefault(value, len(index)) for value in _column(reader, fieldname))
+        )
+        loaded[fieldname] = (codes, [value.decode("utf-8") for value in index])
     return loaded[fieldname]

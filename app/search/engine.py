@@ -9,12 +9,19 @@ import re
 import time
 import unicodedata
 from array import array
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from whoosh import highlight, query, sorting
-from whoosh.collectors import Collector, TimeLimit, WrappingCollector
+from whoosh.collectors import (
+    Collector,
+    SortingCollector,
+    TimeLimit,
+    TopCollector,
+    WrappingCollector,
+)
 from whoosh.searching import Searcher
 
 from app.search import columns
@@ -45,30 +52,56 @@ def date_span(filters: ListFilters) -> DateSpan | None:
 
 class GateCollector(WrappingCollector):  # type: ignore[misc]
     """Passes matches to its child until `deadline` (time.monotonic()), only those whose date
-    span overlaps `span` when there is one.
+    span overlaps `span` when there is one, and counts them: in all, and by the value of each
+    facet column.
 
     Whoosh's TimeLimitCollector starts a timer thread per search (or uses SIGALRM, which only
     the main thread may handle); reading the monotonic clock between matches costs less, and
     a limit of 0 times out at the first match, which makes the behaviour testable. Dates are
     checked in columns rather than by range queries, which expand into hundreds of terms.
+    Whoosh's own facets decode each match's value and keep every match to sort them all;
+    here a page's worth is kept and the facets are counted on column codes.
     """
 
-    def __init__(self, child: Collector, deadline: float, span: DateSpan | None) -> None:
+    def __init__(
+        self,
+        child: Collector,
+        deadline: float,
+        span: DateSpan | None,
+        facets: dict[str, str],
+    ) -> None:
         self.child = child
         self.deadline = deadline
         self.span = span
+        self.facets = facets  # name: column
+        self.total = 0
+        self.counts: dict[str, Counter[str]] = {name: Counter() for name in facets}
         self._starts: array[int] | None = None
         self._ends: array[int] | None = None
+        self._labels: dict[str, tuple[array[int], list[str]]] = {}
 
     def set_subsearcher(self, subsearcher: Searcher, offset: int) -> None:
         super().set_subsearcher(subsearcher, offset)
+        reader = subsearcher.reader()
         if self.span is not None:
-            reader = subsearcher.reader()
             self._starts = columns.values(reader, "ts_new")
             self._ends = columns.values(reader, "ts_end")
+        self._labels = {name: columns.labels(reader, col) for name, col in self.facets.items()}
 
     def collect_matches(self) -> None:
+        kept: list[int] = []
+        try:
+            self._collect_into(kept)
+        finally:  # a search stopped by its deadline still counts what it kept
+            self.total += len(kept)
+            for name, (codes, labels) in self._labels.items():
+                counts = self.counts[name]
+                for code, n in Counter(map(codes.__getitem__, kept)).items():
+                    counts[labels[code]] += n
+
+    def _collect_into(self, kept: list[int]) -> None:
         collect = self.child.collect
+        keep = kept.append
         deadline = self.deadline
         clock = time.monotonic
         matches: Iterator[int] = self.child.matches()
@@ -77,6 +110,7 @@ class GateCollector(WrappingCollector):  # type: ignore[misc]
                 if clock() >= deadline:
                     raise TimeLimit
                 collect(docnum)
+                keep(docnum)
             return
         starts, ends = self._starts, self._ends
         first, last = self.span.start, self.span.end
@@ -85,6 +119,7 @@ class GateCollector(WrappingCollector):  # type: ignore[misc]
                 raise TimeLimit
             if starts[docnum] <= last and ends[docnum] >= first:
                 collect(docnum)
+                keep(docnum)
 
 
 class SearchFailed(ValueError):
@@ -153,52 +188,44 @@ def run_search(
 ) -> SearchOutcome:
     """Run `q` with filters, sorting and paging until `deadline` (time.monotonic()); partial
     results, marked `timed_out`, when it passes."""
-    sortedby: sorting.FacetType | None = None
+    limit = page * page_size
+    # Every match goes through the gate to be counted: no collector that skips documents
+    # which cannot reach the page (Whoosh's block-quality optimisation).
+    child: Collector
     if sort == "newest":
-        sortedby = sorting.FieldFacet("ts_new", reverse=True)
+        child = SortingCollector(sorting.FieldFacet("ts_new", reverse=True), limit=limit)
     elif sort == "oldest":
-        sortedby = sorting.FieldFacet("ts_old")
-    # The language facet is always collected: every document has one, so its counts add up to
-    # the total in the same pass (len(results) would run the query a second time).
-    names = list(_FACETS) if facets else ["language"]
-    groupedby = {name: sorting.FieldFacet(_FACETS[name]) for name in names}
+        child = SortingCollector(sorting.FieldFacet("ts_old"), limit=limit)
+    else:
+        child = TopCollector(limit, usequality=False)
     flt = filter_query(filters)
     if flt is not None:
         q = query.And([q, flt])
-    collector = searcher.collector(
-        limit=page * page_size, sortedby=sortedby, groupedby=groupedby, maptype=sorting.Count
-    )
-    timed = GateCollector(collector, deadline, date_span(filters))
+    gate = GateCollector(child, deadline, date_span(filters), _FACETS if facets else {})
     timed_out = False
     try:
         with deadline_at(deadline):  # prefix and fuzzy expansion stop at it too
-            searcher.search_with_collector(q, timed)
+            searcher.search_with_collector(q, gate)
     except TimeLimit:
         timed_out = True
     except Exception as exc:  # Whoosh raises on some well-formed queries (QueryError, TimeError…)
         raise SearchFailed(f"the query cannot be run ({type(exc).__name__}: {exc})") from None
-    results = timed.results()
+    results = gate.results()
     start = (page - 1) * page_size
     hits = [
         Scored(
-            id=int(hit["id"]), score=round(float(hit.score), 4) if hit.score is not None else None
+            id=int(hit["id"]),
+            score=round(float(hit.score), 4) if sort == "relevance" else None,
         )
         for hit in results[start : start + page_size]
     ]
-    counts: dict[str, dict[str, int]] = {}
-    for name in names:
-        groups = results.groups(name)
-        counts[name] = {
-            str(key): int(n)
-            for key, n in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0])))
-            if key not in (None, "", b"")
+    counts = {
+        name: {
+            label: n for label, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])) if label
         }
-    total = sum(counts["language"].values())
-    if sort != "relevance":
-        hits = [Scored(id=h.id, score=None) for h in hits]
-    return SearchOutcome(
-        total=total, hits=hits, facets=counts if facets else {}, timed_out=timed_out
-    )
+        for name, found in gate.counts.items()
+    }
+    return SearchOutcome(total=gate.total, hits=hits, facets=counts, timed_out=timed_out)
 
 
 class _MarkFormatter(highlight.HtmlFormatter):  # type: ignore[misc]

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from whoosh.reading import SegmentReader
 
+from app import memory
 from app.search.index import IndexStore
 from app.search.schema import to_document
 from app.store import articles as store
@@ -253,6 +254,7 @@ class IndexWriterThread:
                     self.consolidate()
                 except Exception:
                     log.exception("idle merge failed")
+                memory.release()  # the batches and merges are done: give their memory back
             if settled == 0:
                 self._wake.wait(self._poll)
                 self._wake.clear()

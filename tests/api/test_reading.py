@@ -158,3 +158,31 @@ def test_month_facet_pads_early_years(tmp_path_factory: pytest.TempPathFactory) 
             json={"body": "Chronique ancienne.", "published_at": "0987-03"},
         )
         assert search(client, "chronique")["facets"]["month"] == {"0987-03": 1}
+
+
+def test_totals_and_facets_count_every_match_of_a_long_posting_list(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Postings are stored in blocks of 128 documents; ten articles naming the glacier often
+    fill a one-hit page, and the 290 naming it once are counted all the same, by relevance,
+    by date and under a date filter."""
+    many = " ".join(["glacier"] * 30)
+    articles = [
+        {
+            "url": f"https://example.org/g{i}",
+            "body": many if i < 10 else f"Article {i} : le glacier recule encore. " + "x" * 400,
+            "language": "fr",
+            "source": "Alpes" if i % 2 else "Andes",
+            "published_at": "2024-02" if i < 150 else "2024-03",
+        }
+        for i in range(300)
+    ]
+    with make_client(tmp_path_factory.mktemp("blocks")) as client:
+        response = client.post("/v1/articles/bulk", params={"refresh": "wait"}, json=articles)
+        assert response.json()["created"] == 300
+        for sort in ("relevance", "newest"):
+            result = search(client, "glacier", page_size=1, sort=sort)
+            assert result["total"] == 300
+            assert result["facets"]["source"] == {"Alpes": 150, "Andes": 150}
+            assert result["facets"]["month"] == {"2024-02": 150, "2024-03": 150}
+        assert search(client, "glacier", **{"from": "2024-03"})["total"] == 150
