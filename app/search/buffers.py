@@ -6,16 +6,28 @@ reader. Newsdesk keeps a searcher per serving thread, so every thread held its o
 index: the server grew from 170 MB to 800 MB under 8 clients on a 40 MB index. `ViewFile` reads
 the mapped memory directly; only the bytes asked for are copied.
 
-`install()` swaps BufferFile's constructor once; whoosh-reloaded is pinned (pyproject.toml), so
-the attributes it relies on (`_buf`, `file`, `_name`, `onclose`, `is_real`, `is_closed`) are
+Each reader also mapped its compound file anew, and the resident size of a process counts a
+file's pages once per mapping: with a searcher per thread, the server's RSS grew by the
+touched part of the index once per thread. `SharedCompound` maps each compound file once per
+process for every reader of it; a reader's close() leaves it mapped, and the map goes with the
+last reader that holds it (readers of merged-away segments included, which is how Whoosh
+already kept deleted files readable).
+
+`install()` swaps BufferFile's constructor and Segment.open_compound_file once;
+whoosh-reloaded is pinned (pyproject.toml), so the attributes relied on (`_buf`, `file`,
+`_name`, `onclose`, `is_real`, `is_closed`, `make_filename`, `COMPOUND_EXT`, `_source`) are
 fixed. `tests/search/test_buffers.py` checks that searches and the memory stay as they should.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
+from weakref import WeakValueDictionary
 
+from whoosh.codec.base import Segment
 from whoosh.filedb import structfile
+from whoosh.filedb.compound import CompoundStorage
 
 
 class ViewFile:
@@ -69,6 +81,36 @@ def _buffer_file_init(self: Any, buf: Any, name: str | None = None, onclose: Any
     self.is_closed = False
 
 
+class SharedCompound(CompoundStorage):  # type: ignore[misc]
+    """A compound segment file mapped once for all its readers; closing one reader leaves it
+    open for the others (the map is released when the object is)."""
+
+    def close(self) -> None:
+        pass
+
+
+_shared: WeakValueDictionary[tuple[str, str], SharedCompound] = WeakValueDictionary()
+_shared_lock = threading.Lock()
+_open_compound_file = Segment.open_compound_file
+
+
+def _open_shared_compound_file(self: Any, storage: Any) -> Any:
+    folder = getattr(storage, "folder", None)
+    if folder is None or not storage.supports_mmap:
+        return _open_compound_file(self, storage)
+    key = (folder, self.make_filename(self.COMPOUND_EXT))
+    with _shared_lock:
+        compound = _shared.get(key)
+        if compound is None:
+            compound = SharedCompound(storage.open_file(key[1]), use_mmap=True)
+            if compound._source is None:  # not mapped (out of address space): not shared
+                CompoundStorage.close(compound)
+                return _open_compound_file(self, storage)
+            _shared[key] = compound
+        return compound
+
+
 def install() -> None:
-    """Make Whoosh read compound segments in place (idempotent)."""
+    """Make Whoosh read compound segments in place, one map per file (idempotent)."""
     structfile.BufferFile.__init__ = _buffer_file_init
+    Segment.open_compound_file = _open_shared_compound_file

@@ -69,3 +69,44 @@ def test_a_searcher_in_a_new_thread_does_not_copy_the_index(tmp_path: Path) -> N
         tracemalloc.stop()
         assert index_bytes > 1_000_000
         assert grown < index_bytes / 4, (grown, index_bytes)
+
+
+def _maps_of(folder: Path) -> list[str]:
+    """The compound segment files of `folder` mapped into this process, once per mapping."""
+    return [
+        line.split()[-1]
+        for line in Path("/proc/self/maps").read_text().splitlines()
+        if line.endswith(".seg") and str(folder) in line
+    ]
+
+
+def test_searchers_of_all_threads_share_one_map_per_segment(tmp_path: Path) -> None:
+    with make_client(tmp_path) as client:
+        articles = [
+            {"body": f"Le pont numéro {n} est rouvert.", "language": "fr"} for n in range(50)
+        ]
+        response = client.post("/v1/articles/bulk", params={"refresh": "wait"}, json=articles)
+        assert response.status_code == 200
+        pool = client.app.state.runtime.searchers  # type: ignore[attr-defined]
+        folder = tmp_path / "data" / "index"
+        release = threading.Event()
+        opened = threading.Barrier(5)
+
+        def search_then_wait() -> None:  # each thread opens a searcher of its own
+            assert len(pool.get().search(query.Term("body_fr", "pont"))) == 50
+            opened.wait()
+            release.wait()
+
+        threads = [threading.Thread(target=search_then_wait) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        try:
+            opened.wait()
+            mapped = _maps_of(folder)
+        finally:
+            release.set()
+            for thread in threads:
+                thread.join()
+        assert mapped and len(mapped) == len(set(mapped)), mapped
+        pool.get()  # renewing closes the searchers of the ended threads
+        assert search(client, "pont")["total"] == 50  # the map outlives the readers closed
