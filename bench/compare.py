@@ -471,7 +471,8 @@ def report(size: int, results: list[Figures]) -> None:
         f"{nd.searchable_per_s:,.0f} | — | {ds.searchable_per_s:,.0f} | {wh.searchable_per_s:,.0f}"
     )
     print(f"| searchable per s | {rates} |")
-    rest = f"{nd.settled_s:,.0f} ({nd.segments} segments) | — | — | ({wh.segments} segment)"
+    segments = f"{nd.segments} segment" + ("s" if nd.segments != 1 else "")
+    rest = f"{nd.settled_s:,.0f} ({segments}) | — | — | ({wh.segments} segment)"
     print(f"| index settled after s | {rest} |")
     served = (nd, cold, ds)
     print(f"| {load_label} req/s | " + " | ".join(f"{f.load_rps:,.0f}" for f in served) + " | — |")
