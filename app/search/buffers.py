@@ -21,6 +21,7 @@ fixed. `tests/search/test_buffers.py` checks that searches and the memory stay a
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 from weakref import WeakValueDictionary
@@ -89,7 +90,7 @@ class SharedCompound(CompoundStorage):  # type: ignore[misc]
         pass
 
 
-_shared: WeakValueDictionary[tuple[str, str], SharedCompound] = WeakValueDictionary()
+_shared: WeakValueDictionary[tuple[str, str, int, int], SharedCompound] = WeakValueDictionary()
 _shared_lock = threading.Lock()
 _open_compound_file = Segment.open_compound_file
 
@@ -98,11 +99,14 @@ def _open_shared_compound_file(self: Any, storage: Any) -> Any:
     folder = getattr(storage, "folder", None)
     if folder is None or not storage.supports_mmap:
         return _open_compound_file(self, storage)
-    key = (folder, self.make_filename(self.COMPOUND_EXT))
+    name = self.make_filename(self.COMPOUND_EXT)
+    # The file's identity too: a name is random, but a map must never serve another file.
+    found = os.stat(os.path.join(folder, name))
+    key = (folder, name, found.st_ino, found.st_mtime_ns)
     with _shared_lock:
         compound = _shared.get(key)
         if compound is None:
-            compound = SharedCompound(storage.open_file(key[1]), use_mmap=True)
+            compound = SharedCompound(storage.open_file(name), use_mmap=True)
             if compound._source is None:  # not mapped (out of address space): not shared
                 CompoundStorage.close(compound)
                 return _open_compound_file(self, storage)
