@@ -190,14 +190,16 @@ def run_search(
     results, marked `timed_out`, when it passes."""
     limit = page * page_size
     # Every match goes through the gate to be counted: no collector that skips documents
-    # which cannot reach the page (Whoosh's block-quality optimisation).
+    # which cannot reach the page. Whoosh's scored collector does it twice: block quality
+    # (usequality) and, every `replace` matches, narrowing a union to its strong side once
+    # the page is full (replace=0 turns that off; totals and facets undercounted with it).
     child: Collector
     if sort == "newest":
         child = SortingCollector(sorting.FieldFacet("ts_new", reverse=True), limit=limit)
     elif sort == "oldest":
         child = SortingCollector(sorting.FieldFacet("ts_old"), limit=limit)
     else:
-        child = TopCollector(limit, usequality=False)
+        child = TopCollector(limit, usequality=False, replace=0)
     flt = filter_query(filters)
     if flt is not None:
         q = query.And([q, flt])

@@ -186,3 +186,35 @@ def test_totals_and_facets_count_every_match_of_a_long_posting_list(
             assert result["facets"]["source"] == {"Alpes": 150, "Andes": 150}
             assert result["facets"]["month"] == {"2024-02": 150, "2024-03": 150}
         assert search(client, "glacier", **{"from": "2024-03"})["total"] == 150
+
+
+def test_totals_count_weak_matches_beside_strong_ones(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Forty articles name the word in their title, three hundred once deep in a long body: a
+    full page of strong matches must not make the search skip the weak ones when counting."""
+    filler = " ".join(f"mot{i}" for i in range(150))
+    strong = [
+        {"title": f"Zorglub {i}", "body": "Rien à signaler.", "language": "fr"} for i in range(40)
+    ]
+    weak = [
+        {
+            "title": f"Chronique {i}",
+            "body": f"{filler} zorglub {filler}",
+            "language": "fr",
+            "published_at": "2020-01",
+        }
+        for i in range(300)
+    ]
+    with make_client(tmp_path_factory.mktemp("weak")) as client:
+        response = client.post(
+            "/v1/articles/bulk", params={"refresh": "wait"}, json=weak[:20] + strong + weak[20:]
+        )
+        assert response.json()["created"] == 340
+        # Whoosh's scored collector narrows a union to its strong side once strong matches
+        # fill the page (the weak ones after them were neither counted nor reachable).
+        for q in ("zorglub", "title:zorglub OR body:zorglub"):
+            result = search(client, q, page_size=10)
+            assert result["total"] == 340, q
+            assert result["facets"]["month"] == {"2020-01": 300}, q
+            assert len(search(client, q, page_size=10, page=34)["hits"]) == 10, q
