@@ -83,6 +83,8 @@ class _Ranked:
         self.suggestion = suggestion
         self.parsed = parsed
         self.terms: dict[str, frozenset[str]] = {}  # per language, expanded once
+        # Something was cut short by the time limit (the suggestion): the page is not kept.
+        self.degraded = outcome.timed_out
 
 
 class SearchService:
@@ -132,7 +134,7 @@ class SearchService:
             ranked = self._pages.get((version, request))
         if ranked is None:
             ranked = self._rank(request, checked, searcher)
-            if self._caching and not ranked.outcome.timed_out:  # a partial page is not kept
+            if self._caching and not ranked.degraded:  # a partial page is not kept
                 with self._lock:
                     self._pages[(version, request)] = ranked
         outcome = ranked.outcome
@@ -186,15 +188,22 @@ class SearchService:
                     )
             except TimeLimit:
                 suggestion = None
-        return _Ranked(outcome, suggestion, parsed)
+        ranked = _Ranked(outcome, suggestion, parsed)
+        # A suggestion abandoned at the deadline may exist: ask again next time.
+        ranked.degraded = ranked.degraded or time.monotonic() >= deadline
+        return ranked
 
     def _snippet(self, ranked: _Ranked, article: Article, searcher: Searcher) -> str:
         """The article's snippet for this query, kept while neither the article nor the words to
         mark change."""
         language = article.language
-        if language not in ranked.terms:
-            ranked.terms[language] = self._highlight_terms(searcher, ranked.parsed, language)
-        terms = ranked.terms[language]
+        terms = ranked.terms.get(language)
+        if terms is None:
+            terms = self._highlight_terms(searcher, ranked.parsed, language)
+            if terms is None:  # cut short: nothing marked this time, expanded again next time
+                terms = frozenset()
+            else:
+                ranked.terms[language] = terms
         key = (article.id, article.updated_at, terms)
         with self._lock:
             snippet = self._snippets.get(key)
@@ -207,13 +216,13 @@ class SearchService:
 
     def _highlight_terms(
         self, searcher: Searcher, parsed: wq.Query, language: str
-    ) -> frozenset[str]:
-        """The words to mark in snippets; none if expanding them takes too long."""
+    ) -> frozenset[str] | None:
+        """The words to mark in snippets; None if expanding them takes too long."""
         try:
             with deadline_at(time.monotonic() + HIGHLIGHT_SECONDS):
                 return engine.highlight_terms(searcher, parsed, language=language)
         except TimeLimit:
-            return frozenset()
+            return None
 
     def _did_you_mean(
         self,
