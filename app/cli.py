@@ -103,7 +103,10 @@ def _load_sample(settings: Settings) -> None:
         empty = store.count_articles(session=session) == 0
     if empty:
         paths = find_sample(settings)
-        counts = _ingest(ArticleService(db=db, writer=None, refresh_timeout=0), paths, {})
+        service = ArticleService(
+            db=db, writer=None, refresh_timeout=0, outbox=settings.search_backend == "whoosh"
+        )
+        counts = _ingest(service, paths, {})
         log.info("sample loaded: %s; indexing continues in the background", dict(counts))
     db.dispose()
 
@@ -183,12 +186,25 @@ def ingest(paths: tuple[Path, ...], language: str | None, source: str | None) ->
 def _wait_drained(runtime: Runtime) -> None:
     from app.store import articles as store
 
+    if runtime.writer is None:  # PostgreSQL search indexes each article as it is stored
+        return
     runtime.writer.wake()
     while True:
         with runtime.db.reading() as session:
             if store.count_pending(session=session) == 0:
                 return
         time.sleep(0.2)
+
+
+def _refuse_on_postgres_search(settings: Settings, command: str) -> None:
+    """`reindex` and `check` act on the Whoosh index, which PostgreSQL search does not have."""
+    if settings.search_backend == "postgres":
+        raise click.ClickException(
+            f"`newsdesk {command}` acts on the Whoosh index; with NEWSDESK_SEARCH_BACKEND=postgres "
+            "PostgreSQL updates each article's search vector in the transaction that stores it, "
+            "so there is nothing to rebuild or compare (REINDEX INDEX ix_article_search rebuilds "
+            "the GIN index itself)"
+        )
 
 
 @main.command()
@@ -202,6 +218,7 @@ def reindex() -> None:
     from app.store.db import Database
 
     settings = _settings()
+    _refuse_on_postgres_search(settings, "reindex")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     db.migrate()
@@ -232,7 +249,10 @@ def check(repair: bool, as_json: bool) -> None:
     from app.services.maintenance import repair as fix
     from app.services.runtime import Runtime
 
-    runtime = Runtime.start(_settings())
+    settings = _settings()
+    _refuse_on_postgres_search(settings, "check")
+    runtime = Runtime.start(settings)
+    assert runtime.indexes is not None
     try:
         drift = compare(db=runtime.db, indexes=runtime.indexes)
         if repair and not drift.clean:

@@ -18,7 +18,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
 
     data_dir: Path = Path("./data")
+    # SQLite in DATA_DIR by default; postgresql://… (or postgresql+psycopg://…) for PostgreSQL.
     database_url: str | None = None
+    # A streaming replica of that PostgreSQL database: searches and reads go there.
+    database_read_url: str | None = None
+    # "whoosh": the index in DATA_DIR/index (one machine); "postgres": PostgreSQL's full-text
+    # search in the store itself, which any number of API replicas share.
+    search_backend: Literal["whoosh", "postgres"] = "whoosh"
     # Keys with write scope (they read too); without any, writes are open on loopback only.
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Keys with read scope only; once any is set, reads (/v1/...) need a key too.
@@ -80,6 +86,32 @@ class Settings(BaseSettings):
             raise ValueError(
                 "NEWSDESK_READ_KEYS is set without NEWSDESK_API_KEYS: reads would need a key "
                 "while writes stayed open. Set NEWSDESK_API_KEYS too."
+            )
+        return self
+
+    @field_validator("database_url", "database_read_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str | None) -> str | None:
+        """`postgres://` and `postgresql://`, as platforms hand them out, mean psycopg 3."""
+        if not value or not value.strip():
+            return None
+        value = value.strip()
+        for scheme in ("postgres://", "postgresql://"):
+            if value.startswith(scheme):
+                return "postgresql+psycopg://" + value[len(scheme) :]
+        return value
+
+    @model_validator(mode="after")
+    def _postgres_features_need_postgres(self) -> Settings:
+        on_postgres = (self.database_url or "").startswith("postgresql")
+        if self.search_backend == "postgres" and not on_postgres:
+            raise ValueError(
+                "NEWSDESK_SEARCH_BACKEND=postgres needs NEWSDESK_DATABASE_URL=postgresql://…"
+            )
+        if self.database_read_url and not on_postgres:
+            raise ValueError(
+                "NEWSDESK_DATABASE_READ_URL is a PostgreSQL replica: it needs "
+                "NEWSDESK_DATABASE_URL=postgresql://… for the primary"
             )
         return self
 

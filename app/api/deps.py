@@ -15,6 +15,7 @@ from app.services.articles import ArticleService, span_filters
 from app.services.errors import BadQuery, InvalidInput
 from app.services.runtime import Runtime
 from app.services.search import SearchService
+from app.services.search_pg import PostgresSearchService
 from app.store.articles import ListFilters
 
 _bearer = HTTPBearer(
@@ -32,7 +33,7 @@ def _articles(request: Request) -> ArticleService:
     return _runtime(request).articles
 
 
-def _search(request: Request) -> SearchService:
+def _search(request: Request) -> SearchService | PostgresSearchService:
     return _runtime(request).search
 
 
@@ -132,7 +133,7 @@ def _paging(
 
 
 ArticlesDep = Annotated[ArticleService, Depends(_articles)]
-SearchDep = Annotated[SearchService, Depends(_search)]
+SearchDep = Annotated[SearchService | PostgresSearchService, Depends(_search)]
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 # Keys are enforced by `keys.KeyGuard` before the body is read; on the routers this only
 # declares the bearer scheme in the OpenAPI document (the Authorize button of /docs).

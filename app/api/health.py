@@ -23,13 +23,20 @@ def health(runtime: RuntimeDep) -> HealthResponse:
             pending = store.count_pending(session=session)
     except Exception:
         log.exception("store health check failed")
+    writer, searchers = runtime.writer, runtime.searchers
+    if writer is None or searchers is None:  # PostgreSQL search: the store is the index
+        return HealthResponse(
+            status="ok" if articles is not None else "degraded",
+            store=StoreHealth(ok=articles is not None, articles=articles),
+            index=IndexHealth(ok=articles is not None, documents=articles, pending=0),
+        )
     try:
-        searcher = runtime.searchers.get()
+        searcher = searchers.get()
         documents = int(searcher.doc_count())
         segments = len(searcher.reader().leaf_readers())
     except Exception:
         log.exception("index health check failed")
-    index_ok = documents is not None and runtime.writer.alive and runtime.writer.last_error is None
+    index_ok = documents is not None and writer.alive and writer.last_error is None
     ok = articles is not None and index_ok
     return HealthResponse(
         status="ok" if ok else "degraded",
@@ -39,6 +46,6 @@ def health(runtime: RuntimeDep) -> HealthResponse:
             documents=documents,
             pending=pending,
             segments=segments,
-            merging=runtime.writer.merging,
+            merging=writer.merging,
         ),
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from app.ingest.article import ArticleCreate, PreparedArticle, prepare, source_key
 from app.ingest.dates import PartialDate
@@ -63,15 +64,18 @@ class ArticleService:
         writer: IndexWriterThread | IndexerProcess | None,
         refresh_timeout: float,
         max_pending: int | None = None,
+        outbox: bool = True,
     ) -> None:
         self._db = db
         self._writer = writer
+        # False on PostgreSQL search: the store indexes an article in its own transaction.
+        self._outbox = outbox
         self._refresh_timeout = refresh_timeout
         self._max_pending = max_pending
 
     def _admit(self) -> None:
         """Refuse writes while the indexer's backlog is past its bound, rather than grow it."""
-        if self._max_pending is None:
+        if self._max_pending is None or not self._outbox:
             return
         with self._db.reading() as session:
             pending = store.count_pending(session=session)
@@ -83,6 +87,10 @@ class ArticleService:
             )
 
     def _settle(self, outbox_ids: list[int], *, wait: bool) -> None:
+        if not self._outbox:  # searchable on the primary at commit; on a replica once replayed
+            if wait:
+                self._db.wait_for_replica(self._refresh_timeout)
+            return
         if self._writer is None:  # loading the store alone; the server's writer drains it later
             return
         self._writer.wake()
@@ -123,9 +131,15 @@ class ArticleService:
             inserted = store.insert_articles(session=session, prepared=list(new.values()))
             existing.update(inserted)
             to_index = [a.id for a in [*inserted.values(), *changed.values()] if a.id is not None]
-            outbox_ids = store.enqueue(session=session, article_ids=to_index)
+            outbox_ids = self._enqueue(session, to_index)
         results = [None if o is None else WriteResult(o[0], existing[o[1]]) for o in outcome]
         return results, outbox_ids
+
+    def _enqueue(self, session: Session, article_ids: list[int]) -> list[int]:
+        """The outbox rows that ask the index to follow these articles (none without one)."""
+        if not self._outbox:
+            return []
+        return store.enqueue(session=session, article_ids=article_ids)
 
     def upsert(self, article: ArticleCreate, *, wait: bool = False) -> WriteResult:
         """Create the article, or update/keep the one with the same idempotency key."""
@@ -178,7 +192,7 @@ class ArticleService:
             outbox_ids = []
             if not store.same_content(current, prepared):
                 store.update_article(session=session, article=current, prepared=prepared)
-                outbox_ids = store.enqueue(session=session, article_ids=[article_id])
+                outbox_ids = self._enqueue(session, [article_id])
         self._settle(outbox_ids, wait=wait)
         return current
 
@@ -188,8 +202,9 @@ class ArticleService:
             current = store.get_article(session=session, article_id=article_id)
             if current is None:
                 raise NotFound(f"no article has id {article_id}")
-            outbox_id = store.delete_article(session=session, article=current)
-        self._settle([outbox_id], wait=wait)
+            store.delete_article(session=session, article=current)
+            outbox_ids = self._enqueue(session, [article_id])
+        self._settle(outbox_ids, wait=wait)
 
     def get(self, article_id: int) -> Article:
         """One article, or NotFound."""

@@ -16,6 +16,7 @@ from app.search.searchers import SearcherPool
 from app.search.writer import IndexWriterThread
 from app.services.articles import ArticleService
 from app.services.search import SearchLimits, SearchService
+from app.services.search_pg import PostgresSearchService
 from app.store import articles as store
 from app.store.db import Database
 
@@ -42,23 +43,38 @@ def prepare_index(settings: Settings, db: Database) -> IndexStore:
     return indexes
 
 
+def _limits(settings: Settings) -> SearchLimits:
+    return SearchLimits(
+        max_chars=settings.query_max_chars,
+        max_terms=settings.query_max_terms,
+        max_expansions=settings.query_max_expansions,
+        time_limit=settings.search_time_limit,
+    )
+
+
 @dataclass
 class Runtime:
-    """The resources of one running app, started and stopped by its lifespan."""
+    """The resources of one running app, started and stopped by its lifespan.
+
+    With the Whoosh backend it owns the index, its writer and the searchers; with the
+    PostgreSQL backend (`indexes`, `writer` and `searchers` None) the store is the index.
+    """
 
     settings: Settings
     db: Database
-    indexes: IndexStore
-    writer: IndexWriterThread | IndexerProcess
-    searchers: SearcherPool
+    indexes: IndexStore | None
+    writer: IndexWriterThread | IndexerProcess | None
+    searchers: SearcherPool | None
     articles: ArticleService
-    search: SearchService
+    search: SearchService | PostgresSearchService
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
         """Migrate the store, open (or start refilling) the index, start the writer."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, read_url=settings.database_read_url)
+        if settings.search_backend == "postgres":
+            return cls._start_postgres(settings, db)
         # Workers start together: one at a time migrates and opens (or recreates) the index.
         with (settings.data_dir / "setup.lock").open("a+b") as setup_lock:
             fcntl.flock(setup_lock, fcntl.LOCK_EX)
@@ -91,21 +107,31 @@ class Runtime:
             searchers=searchers,
             compiler=QueryCompiler(build_schema()),
             articles=articles,
-            limits=SearchLimits(
-                max_chars=settings.query_max_chars,
-                max_terms=settings.query_max_terms,
-                max_expansions=settings.query_max_expansions,
-                time_limit=settings.search_time_limit,
-            ),
+            limits=_limits(settings),
             cache_size=settings.search_cache_size,
         )
         warm_up()
         writer.start()
         return cls(settings, db, indexes, writer, searchers, articles, search)
 
+    @classmethod
+    def _start_postgres(cls, settings: Settings, db: Database) -> Runtime:
+        """PostgreSQL search: no index files, no writer; the migration (under an advisory lock,
+        for replicas starting together) creates the full-text columns and index."""
+        db.migrate()
+        articles = ArticleService(
+            db=db, writer=None, refresh_timeout=settings.refresh_wait_seconds, outbox=False
+        )
+        search = PostgresSearchService(db=db, articles=articles, limits=_limits(settings))
+        warm_up()
+        return cls(settings, db, None, None, None, articles, search)
+
     def stop(self) -> None:
         """Stop the writer, close searchers and indexes, dispose of the engines."""
-        self.writer.stop()
-        self.searchers.close()
-        self.indexes.close()
+        if self.writer is not None:
+            self.writer.stop()
+        if self.searchers is not None:
+            self.searchers.close()
+        if self.indexes is not None:
+            self.indexes.close()
         self.db.dispose()

@@ -88,14 +88,10 @@ def update_article(*, session: Session, article: Article, prepared: PreparedArti
     session.flush()
 
 
-def delete_article(*, session: Session, article: Article) -> int:
-    """Delete an article and enqueue its removal from the index; returns the outbox id."""
-    assert article.id is not None
-    article_id = article.id
+def delete_article(*, session: Session, article: Article) -> None:
+    """Delete an article (the caller enqueues its removal from the index)."""
     session.delete(article)
     session.flush()
-    (outbox_id,) = _enqueue(session, [article_id])
-    return outbox_id
 
 
 def same_content(article: Article, prepared: PreparedArticle) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
 from app.config import PROJECT_ROOT
@@ -44,11 +45,26 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
-class Database:
-    """The store's engines: one for reads and one for writes (the same one outside SQLite)."""
+def is_postgres(url: str) -> bool:
+    """Whether the URL names a PostgreSQL database."""
+    return url.startswith("postgresql")
 
-    def __init__(self, url: str) -> None:
+
+# Any constant: every process migrating the same PostgreSQL database takes this advisory lock.
+_MIGRATION_LOCK = 7_412_093
+
+
+class Database:
+    """The store's engines: one for reads and one for writes.
+
+    On SQLite both open the same file (writers begin IMMEDIATE); on PostgreSQL they are one
+    engine, or the reads go to a streaming replica when `read_url` is given.
+    """
+
+    def __init__(self, url: str, *, read_url: str | None = None) -> None:
         self.url = url
+        self.read_url = read_url
+        self.postgres = is_postgres(url)
         if _is_sqlite(url):
             path = url.split("///", 1)[1] if "///" in url else ""
             if path and path != ":memory:":
@@ -56,8 +72,10 @@ class Database:
             self.read_engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
         else:
-            self.read_engine = create_engine(url, pool_pre_ping=True)
-            self.write_engine = self.read_engine
+            self.write_engine = create_engine(url, pool_pre_ping=True)
+            self.read_engine = (
+                create_engine(read_url, pool_pre_ping=True) if read_url else self.write_engine
+            )
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -71,12 +89,39 @@ class Database:
         with Session(self.write_engine, expire_on_commit=False) as session, session.begin():
             yield session
 
+    def wait_for_replica(self, timeout: float) -> bool:
+        """Wait until the read replica has replayed everything committed on the primary so far;
+        False if `timeout` seconds pass first. Without a replica there is nothing to wait for."""
+        if self.read_engine is self.write_engine:
+            return True
+        with self.write_engine.connect() as primary:
+            lsn = primary.exec_driver_sql("SELECT pg_current_wal_lsn()").scalar_one()
+        deadline = time.monotonic() + timeout
+        with self.read_engine.connect() as replica:
+            while True:
+                caught_up = replica.execute(
+                    text("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)"), {"lsn": lsn}
+                ).scalar_one()
+                replica.rollback()
+                if caught_up or time.monotonic() >= deadline:
+                    return bool(caught_up)
+                time.sleep(0.02)
+
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
         with self.write_engine.connect() as connection:
-            config = alembic_config(self.url)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            if self.postgres:  # replicas starting together: one migrates, the others wait
+                connection.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
+                connection.commit()
+            try:
+                config = alembic_config(self.url)
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+            finally:
+                if self.postgres:  # the lock is the session's: the pooled connection lives on
+                    connection.rollback()
+                    connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
+                    connection.commit()
 
     def dispose(self) -> None:
         """Close every pooled connection."""

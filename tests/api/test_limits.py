@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import add, make_client
+from tests.conftest import add, make_client, whoosh_only
 
 J = {"content-type": "application/json"}
 
@@ -126,6 +125,7 @@ def test_page_size_and_depth(tmp_path: Path) -> None:
             assert _parameter(client, path, "page")["maximum"] == 4
 
 
+@whoosh_only("partial results at the time limit (it cancels the whole statement)")
 def test_a_search_out_of_time_returns_partial_results_marked(tmp_path: Path) -> None:
     with make_client(tmp_path, search_time_limit=0) as client:
         for i in range(3):
@@ -144,6 +144,7 @@ def test_a_search_out_of_time_returns_partial_results_marked(tmp_path: Path) -> 
             assert result["timed_out"] is False and result["total"] == 3
 
 
+@whoosh_only("did_you_mean (always null there)")
 def test_spelling_suggestions_obey_the_time_limit(tmp_path: Path) -> None:
     for limit, expected in ((30, "président"), (0, None)):
         with make_client(tmp_path / str(limit), search_time_limit=limit) as client:
@@ -203,13 +204,22 @@ def test_an_unexpected_error_is_a_generic_500(
     with make_client(tmp_path) as client:
         add(client, body="Un article avant la panne.")
         # Break the real store under the running app, as a damaged file would.
-        with sqlite3.connect(tmp_path / "data" / "newsdesk.db") as db:
-            db.execute("ALTER TABLE article RENAME TO article_gone")
+        with client.app.state.runtime.db.write_engine.begin() as connection:  # type: ignore[attr-defined]
+            connection.exec_driver_sql("ALTER TABLE article RENAME TO article_gone")
         with caplog.at_level(logging.ERROR, logger="newsdesk.api"):
             response = client.get("/v1/articles")
         problem = _problem(response, 500)
         correlation = problem["correlation_id"]
         assert set(problem) == {"type", "title", "status", "detail", "correlation_id"}
-        for leak in ("Traceback", "sqlite", "SELECT", "article_gone", str(tmp_path), ".py"):
+        for leak in (
+            "Traceback",
+            "sqlite",
+            "psycopg",
+            "SELECT",
+            "article_gone",
+            str(tmp_path),
+            ".py",
+        ):
             assert leak.lower() not in response.text.lower()
-        assert correlation in caplog.text and "OperationalError" in caplog.text
+        assert correlation in caplog.text
+        assert "OperationalError" in caplog.text or "ProgrammingError" in caplog.text

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ids, make_client, search
+from tests.conftest import ON_POSTGRES_SEARCH, ids, make_client, search
 
 ARTICLES = [
     {
@@ -89,8 +89,11 @@ def test_operators_and_fields(reader: tuple[TestClient, list[int]]) -> None:
     assert ids(search(client, "body:lyon")) == [known[2]]
     assert sorted(ids(search(client, "source:wire"))) == [known[3]]
     assert sorted(ids(search(client, "vladi*"))) == sorted([known[0], known[1], known[3]])
-    assert ids(search(client, "lyonn~")) == [known[2]]
-    assert ids(search(client, "lyomm~2")) == [known[2]]
+    # PostgreSQL has no fuzzy lexemes: there `term~` matches the term exactly.
+    fuzzy = [] if ON_POSTGRES_SEARCH else [known[2]]
+    assert ids(search(client, "lyomn~")) == fuzzy
+    assert ids(search(client, "lyomm~2")) == fuzzy
+    assert ids(search(client, "lyon~")) == [known[2]]
 
 
 def test_sort_by_date(reader: tuple[TestClient, list[int]]) -> None:

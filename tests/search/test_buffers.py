@@ -11,7 +11,9 @@ from pathlib import Path
 from whoosh import query
 
 from app.search.buffers import ViewFile
-from tests.conftest import make_client, search
+from tests.conftest import make_client, search, whoosh_only
+
+pytestmark = whoosh_only("the Whoosh index's own machinery (PostgreSQL has none of it)")
 
 
 def test_view_file_reads_like_bytes_io() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import add, ids, search
+from tests.conftest import ON_POSTGRES_SEARCH, add, ids, search, whoosh_only
 
 
+@whoosh_only("Korean and Japanese inside a run of characters (its parser has no bigrams)")
 def test_korean_and_japanese_substrings_are_found(client: TestClient) -> None:
     ko = add(
         client,
@@ -41,3 +42,12 @@ def test_russian_is_stemmed_and_english_detected(client: TestClient) -> None:
     assert en["id"] in ids(search(client, "shower"))  # Showers
     assert ids(search(client, "cocoa", language="ru")) == []
     assert ids(search(client, "cocoa", language=["ru", "en"])) == [en["id"]]
+
+
+def test_korean_words_are_found_whole(client: TestClient) -> None:
+    """On both backends a Korean word between spaces is found; PostgreSQL finds no part of one
+    (`탄도미사일` inside `탄도미사일을`), which the Whoosh backend does through bigrams."""
+    ko = add(client, title="북한 미사일 발사", body="합동참모본부가 밝혔다 탄도미사일을 발사했다.")
+    assert ko["id"] in ids(search(client, "북한"))
+    assert ko["id"] in ids(search(client, "합동참모본부가"))
+    assert (ko["id"] in ids(search(client, "탄도미사일"))) is not ON_POSTGRES_SEARCH

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from app.search.index import IndexStore
 from app.search.searchers import SearcherPool
+from tests.conftest import whoosh_only
+
+pytestmark = whoosh_only("the Whoosh index's own machinery (PostgreSQL has none of it)")
 
 
 def _deleted_files_open() -> int:

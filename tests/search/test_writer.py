@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ids, make_client, search
+from tests.conftest import ids, make_client, search, whoosh_only
+
+pytestmark = whoosh_only("the Whoosh index's own machinery (PostgreSQL has none of it)")
 
 MODES = pytest.mark.parametrize("indexer", ["process", "thread"])
 

@@ -1,0 +1,178 @@
+"""Searching with PostgreSQL's full-text engine: the matches, their total and facets, a page,
+snippets and similar articles, each in one round trip (NEWSDESK_SEARCH_BACKEND=postgres).
+
+The vectors live in `article.search` (migration 0002): built with the configuration of each
+article's language, title weighted A, body B, source C, in a GIN index. The language of a query
+is unknown, so it is analysed under every configuration and the results joined with `||`: an
+article matches when the query, read as its own language reads it, does.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from app.search.engine import Scored, SearchOutcome, empty_facets
+from app.store.articles import ListFilters
+
+# Configurations of migration 0002 (its STEMMERS, and `simple` for every other language).
+_STEMMED: tuple[str, ...] = ("ar", "da", "de", "en", "es", "fi", "fr", "hu")
+_STEMMED += ("it", "nl", "no", "pt", "ro", "ru", "sv")
+CONFIGS = (*(f"newsdesk_{code}" for code in _STEMMED), "newsdesk_simple")
+# to_tsquery under every configuration, joined; :q is the text from app.search.tsquery.
+_QUERY = " || ".join(f"to_tsquery('{name}'::regconfig, :q)" for name in CONFIGS)
+
+# Marks put in by ts_headline, escaped with the text, then turned into HTML: private-use
+# characters, so no article text can forge a tag.
+_OPEN, _CLOSE, _GAP = "\ue000", "\ue001", "\ue002"
+# ts_headline drops whatever looks like an HTML tag: `<` and `>` go in disguised.
+_LT, _GT = "\ue003", "\ue004"
+_HEADLINE = (
+    f"StartSel={_OPEN}, StopSel={_CLOSE}, FragmentDelimiter={_GAP}, "
+    "MaxFragments=2, MaxWords=30, MinWords=12, ShortWord=0"
+)
+
+
+class SearchTimedOut(Exception):
+    """PostgreSQL cancelled the statement at the search's time limit."""
+
+
+def _where(filters: ListFilters, params: dict[str, Any]) -> str:
+    clauses = ["a.search @@ q.query"]
+    if filters.start is not None or filters.end is not None:
+        clauses.append("a.published_start IS NOT NULL")
+    if filters.end is not None:
+        clauses.append("a.published_start <= :end")
+        params["end"] = filters.end
+    if filters.start is not None:
+        clauses.append("a.published_end >= :start")
+        params["start"] = filters.start
+    if filters.languages:
+        clauses.append("a.language = ANY(:languages)")
+        params["languages"] = list(filters.languages)
+    if filters.source_keys:
+        clauses.append("a.source_key = ANY(:sources)")
+        params["sources"] = list(filters.source_keys)
+    return " AND ".join(clauses)
+
+
+_ORDER = {
+    "relevance": "rank DESC, id ASC",
+    "newest": "published_start DESC NULLS LAST, id DESC",
+    "oldest": "published_start ASC NULLS LAST, id ASC",
+}
+
+
+def _timeout(session: Session, seconds: float) -> None:
+    """Cancel this transaction's statements past `seconds` (PostgreSQL counts 0 as none)."""
+    millis = max(1, int(seconds * 1000))
+    session.execute(text(f"SET LOCAL statement_timeout = {millis}"))
+
+
+def run_search(
+    session: Session,
+    tsquery: str,
+    *,
+    filters: ListFilters,
+    sort: str,
+    page: int,
+    page_size: int,
+    seconds: float,
+) -> SearchOutcome:
+    """Total, facets and one page of ids for a tsquery; `timed_out` with nothing found when
+    PostgreSQL stops it at the time limit (it has no partial results to give)."""
+    params: dict[str, Any] = {
+        "q": tsquery,
+        "limit": page_size,
+        "offset": (page - 1) * page_size,
+    }
+    sql = f"""
+        WITH q AS (SELECT {_QUERY} AS query),
+        m AS MATERIALIZED (
+            SELECT a.id, a.language, a.source, a.published_start,
+                   ts_rank(a.search, q.query) AS rank
+            FROM article a, q WHERE {_where(filters, params)}
+        )
+        SELECT
+            (SELECT count(*) FROM m),
+            (SELECT json_agg(json_build_array(id, rank))
+               FROM (SELECT id, rank FROM m ORDER BY {_ORDER[sort]}
+                     LIMIT :limit OFFSET :offset) p),
+            (SELECT json_object_agg(language, n)
+               FROM (SELECT language, count(*) AS n FROM m GROUP BY language) f),
+            (SELECT json_object_agg(source, n)
+               FROM (SELECT source, count(*) AS n FROM m WHERE source IS NOT NULL
+                     GROUP BY source) f),
+            (SELECT json_object_agg(month, n)
+               FROM (SELECT to_char(published_start AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
+                            count(*) AS n
+                     FROM m WHERE published_start IS NOT NULL GROUP BY 1) f)
+    """
+    try:
+        _timeout(session, seconds)
+        total, page_rows, languages, sources, months = session.execute(text(sql), params).one()
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
+            session.rollback()
+            return SearchOutcome(total=0, hits=[], facets=empty_facets(), timed_out=True)
+        raise
+    hits = [
+        Scored(id=int(i), score=round(float(rank), 4) if sort == "relevance" else None)
+        for i, rank in page_rows or []
+    ]
+    facets = {
+        name: dict(sorted((found or {}).items(), key=lambda kv: (-kv[1], kv[0])))
+        for name, found in (("language", languages), ("source", sources), ("month", months))
+    }
+    return SearchOutcome(total=int(total), hits=hits, facets=facets)
+
+
+def snippets(session: Session, tsquery: str, ids: list[int]) -> dict[int, str]:
+    """HTML-escaped extracts of these articles' bodies with the matched words in `<mark>`."""
+    if not ids:
+        return {}
+    sql = f"""
+        WITH q AS (SELECT {_QUERY} AS query)
+        SELECT a.id, ts_headline(newsdesk_ts_config(a.language),
+                                 translate(a.body, '<>', :brackets), q.query, :options)
+        FROM article a, q WHERE a.id = ANY(:ids)
+    """
+    params = {"q": tsquery, "ids": ids, "options": _HEADLINE, "brackets": _LT + _GT}
+    rows = session.execute(text(sql), params)
+    return {int(i): _marked(extract) for i, extract in rows}
+
+
+def _marked(extract: str) -> str:
+    escaped = html.escape(extract.replace(_LT, "<").replace(_GT, ">"))
+    for mark, tag in ((_OPEN, "<mark>"), (_CLOSE, "</mark>"), (_GAP, " … ")):
+        escaped = escaped.replace(mark, tag)
+    return escaped.strip()
+
+
+def similar(session: Session, *, article_id: int, limit: int, words: int = 12) -> list[Scored]:
+    """Articles of the same language family that share the most of this one's frequent words
+    (its title and body lexemes, the most repeated first), best first."""
+    sql = """
+        WITH me AS (SELECT search, newsdesk_ts_config(language) AS config
+                    FROM article WHERE id = :id),
+        words AS (
+            SELECT w.lexeme FROM me, unnest(me.search) w
+            WHERE char_length(w.lexeme) > 2 AND w.weights && ARRAY['A', 'B']::text[]
+            ORDER BY array_length(w.positions, 1) DESC, w.lexeme LIMIT :words
+        ),
+        q AS (SELECT string_agg(quote_literal(lexeme) || :weights, ' | ')::tsquery AS query
+              FROM words)
+        SELECT a.id, ts_rank(a.search, q.query) AS rank
+        FROM article a, q, me
+        WHERE q.query IS NOT NULL AND a.search @@ q.query AND a.id <> :id
+          AND newsdesk_ts_config(a.language) = me.config
+        ORDER BY rank DESC, a.id ASC LIMIT :limit
+    """
+    rows = session.execute(
+        text(sql), {"id": article_id, "limit": limit, "words": words, "weights": ":AB"}
+    )
+    return [Scored(id=int(i), score=round(float(rank), 4)) for i, rank in rows]

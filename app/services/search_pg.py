@@ -1,0 +1,94 @@
+"""Full-text search on PostgreSQL (NEWSDESK_SEARCH_BACKEND=postgres): the same requests and
+pages as the Whoosh service, answered by the store's own index, on the read replica if any."""
+
+from __future__ import annotations
+
+import time
+
+from app.search import postgres
+from app.search.engine import SearchOutcome, empty_facets, opening
+from app.search.query import CheckedQuery, QueryError, check_query
+from app.search.tsquery import compile_tsquery
+from app.services.articles import ArticleService
+from app.services.errors import BadQuery
+from app.services.search import Hit, SearchLimits, SearchPage, SearchRequest
+from app.store.db import Database
+
+
+class PostgresSearchService:
+    """Checks and translates queries, runs them in PostgreSQL, hydrates the hits.
+
+    Nothing is cached in the process: every replica reads the same, current index.
+    `did_you_mean` is always null here (there is no term dictionary to correct against).
+    """
+
+    def __init__(self, *, db: Database, articles: ArticleService, limits: SearchLimits) -> None:
+        self._db = db
+        self._articles = articles
+        self._limits = limits
+
+    def _check(self, text: str) -> CheckedQuery:
+        try:
+            return check_query(
+                text,
+                max_chars=self._limits.max_chars,
+                max_terms=self._limits.max_terms,
+                max_expansions=self._limits.max_expansions,
+            )
+        except QueryError as exc:
+            raise BadQuery(exc.message, position=exc.position) from None
+
+    def search(self, request: SearchRequest) -> SearchPage:
+        """One page of results for a query."""
+        started = time.perf_counter()
+        checked = self._check(request.q)
+        try:
+            tsquery = compile_tsquery(checked)
+        except QueryError as exc:
+            raise BadQuery(exc.message, position=exc.position) from None
+        if tsquery is None:  # no word in it: nothing can match
+            outcome = SearchOutcome(total=0, hits=[], facets=empty_facets())
+            extracts: dict[int, str] = {}
+        else:
+            with self._db.reading() as session:  # one transaction: its time limit is local
+                outcome = postgres.run_search(
+                    session,
+                    tsquery,
+                    filters=request.filters,
+                    sort=request.sort,
+                    page=request.page,
+                    page_size=request.page_size,
+                    seconds=self._limits.time_limit,
+                )
+                session.rollback()  # end the transaction and its time limit
+                extracts = postgres.snippets(session, tsquery, [h.id for h in outcome.hits])
+        found = self._articles.by_ids([h.id for h in outcome.hits])
+        hits = [
+            Hit(
+                article=found[h.id],
+                snippet=extracts.get(h.id) or opening(found[h.id].body),
+                score=h.score,
+            )
+            for h in outcome.hits
+            if h.id in found
+        ]
+        return SearchPage(
+            total=outcome.total,
+            hits=hits,
+            facets=outcome.facets,
+            did_you_mean=None,
+            timed_out=outcome.timed_out,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    def similar(self, article_id: int, *, limit: int) -> list[Hit]:
+        """Articles like the given one."""
+        self._articles.get(article_id)  # NotFound for an unknown id
+        with self._db.reading() as session:
+            scored = postgres.similar(session, article_id=article_id, limit=limit)
+        found = self._articles.by_ids([s.id for s in scored])
+        return [
+            Hit(article=found[s.id], snippet=opening(found[s.id].body), score=s.score)
+            for s in scored
+            if s.id in found
+        ]
