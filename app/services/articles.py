@@ -130,10 +130,36 @@ class ArticleService:
                 outcome.append((status, key))
             inserted = store.insert_articles(session=session, prepared=list(new.values()))
             existing.update(inserted)
+            raced = [key for key in new if key not in inserted]
+            if raced:  # another writer committed these keys since we looked: ours update them
+                settled = self._settle_raced(session, {key: new[key] for key in raced})
+                existing.update({key: article for key, (_, article) in settled.items()})
+                changed.update({k: a for k, (st, a) in settled.items() if st == "updated"})
+                outcome = [
+                    (settled[o[1]][0], o[1]) if o and o[0] == "created" and o[1] in settled else o
+                    for o in outcome
+                ]
             to_index = [a.id for a in [*inserted.values(), *changed.values()] if a.id is not None]
             outbox_ids = self._enqueue(session, to_index)
         results = [None if o is None else WriteResult(o[0], existing[o[1]]) for o in outcome]
         return results, outbox_ids
+
+    @staticmethod
+    def _settle_raced(
+        session: Session, items: dict[str, PreparedArticle]
+    ) -> dict[str, tuple[Status, Article]]:
+        """Apply items whose key appeared in the store after it was read: each updates (or
+        leaves unchanged) the article that another request created."""
+        found = store.find_by_keys(session=session, keys=list(items))
+        settled: dict[str, tuple[Status, Article]] = {}
+        for key, item in items.items():
+            article = found[key]
+            if store.same_content(article, item):
+                settled[key] = ("unchanged", article)
+            else:
+                store.update_article(session=session, article=article, prepared=item)
+                settled[key] = ("updated", article)
+        return settled
 
     def _enqueue(self, session: Session, article_ids: list[int]) -> list[int]:
         """The outbox rows that ask the index to follow these articles (none without one)."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, literal, nulls_last
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -71,12 +72,21 @@ def columns(prepared: PreparedArticle) -> dict[str, Any]:
 
 def insert_articles(*, session: Session, prepared: Sequence[PreparedArticle]) -> dict[str, Article]:
     """New articles, by idempotency key (the batched INSERT … RETURNING gives the rows back in
-    any order, and the key is unique)."""
+    any order, and the key is unique).
+
+    A key that another transaction committed meanwhile is skipped (ON CONFLICT DO NOTHING)
+    and missing from the result: on PostgreSQL two writers can both find a URL new.
+    """
     if not prepared:
         return {}
     stamp = now_utc()
-    rows = [{**columns(p), "created_at": stamp, "updated_at": stamp} for p in prepared]
-    return {a.idem_key: a for a in session.scalars(insert(Article).returning(Article), rows)}
+    # In key order: two transactions inserting the same keys lock them in the same order.
+    ordered = sorted(prepared, key=lambda p: p.idem_key)
+    rows = [{**columns(p), "created_at": stamp, "updated_at": stamp} for p in ordered]
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Article)
+    statement = statement.on_conflict_do_nothing(index_elements=["idem_key"])
+    return {a.idem_key: a for a in session.scalars(statement.returning(Article), rows)}
 
 
 def update_article(*, session: Session, article: Article, prepared: PreparedArticle) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -241,3 +244,26 @@ def test_ipv6_hosts_keep_their_brackets(client: TestClient) -> None:
         f"/v1/articles/{one.json()['id']}", json={"url": one.json()["url"], "body": "Un."}
     )
     assert again.status_code == 200
+
+
+def test_concurrent_bulk_requests_with_the_same_new_urls(client: TestClient) -> None:
+    """Two requests that both find the same URLs new: one creates each article, the other
+    updates or keeps it, and neither fails (on PostgreSQL both may pass the lookup)."""
+    barrier = threading.Barrier(4)
+
+    def send(n: int) -> list[str]:
+        items = [
+            {"url": f"https://example.org/race/{i}", "body": f"Course {i}, version {n % 2}."}
+            for i in range(150)
+        ]
+        barrier.wait()
+        response = client.post("/v1/articles/bulk", json=items)
+        assert response.status_code == 200, response.text
+        return [r["status"] for r in response.json()["results"]]
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(send, range(4)))
+    for i in range(150):
+        column = [statuses[n][i] for n in range(4)]
+        assert column.count("created") == 1, column
+    assert client.get("/v1/articles").json()["total"] == 150
