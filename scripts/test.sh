@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Install Newsdesk with its dev tools into .venv, then run the whole suite:
-# the Whoosh import check, ruff, mypy on app/, and pytest.
+# Install Newsdesk with its dev tools into .venv, then run the whole suite: the Whoosh import
+# check, ruff, mypy on app/, hadolint on the Dockerfile, and pytest on SQLite and Whoosh.
+#
+# With NEWSDESK_TEST_POSTGRES set (a superuser URL; `eval "$(bash scripts/postgres.sh start)"`
+# makes a throwaway cluster, as .ci/run does), the API and search tests run twice more: with
+# the store on PostgreSQL and PostgreSQL search, then with the store on PostgreSQL and Whoosh;
+# tests/postgres (a streaming read replica) runs with them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -11,4 +16,14 @@ python3 -m venv .venv
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy app
-.venv/bin/python -m pytest "$@"
+.venv/bin/hadolint --failure-threshold warning Dockerfile
+postgres=${NEWSDESK_TEST_POSTGRES:-}
+NEWSDESK_TEST_POSTGRES='' .venv/bin/python -m pytest "$@"
+if [[ -n $postgres ]]; then
+    echo "== the API and search tests again: PostgreSQL store, PostgreSQL search"
+    NEWSDESK_TEST_POSTGRES=$postgres NEWSDESK_TEST_SEARCH_BACKEND=postgres \
+        .venv/bin/python -m pytest tests/api tests/search tests/postgres "$@"
+    echo "== the API and search tests again: PostgreSQL store, Whoosh search"
+    NEWSDESK_TEST_POSTGRES=$postgres NEWSDESK_TEST_SEARCH_BACKEND=whoosh \
+        .venv/bin/python -m pytest tests/api tests/search "$@"
+fi

@@ -95,7 +95,8 @@ class Database:
         if self.read_engine is self.write_engine:
             return True
         with self.write_engine.connect() as primary:
-            lsn = primary.exec_driver_sql("SELECT pg_current_wal_lsn()").scalar_one()
+            # The insert position: with synchronous_commit off a commit may not be written yet.
+            lsn = primary.exec_driver_sql("SELECT pg_current_wal_insert_lsn()").scalar_one()
         deadline = time.monotonic() + timeout
         with self.read_engine.connect() as replica:
             while True:

@@ -1,0 +1,121 @@
+"""Reads and searches go to a streaming read replica (NEWSDESK_DATABASE_READ_URL): a real one,
+made with `pg_basebackup -R` from the test cluster and started beside it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import make_url
+
+from tests.conftest import POSTGRES_ADMIN, ids, make_client, postgres_database, search
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not POSTGRES_ADMIN, reason="needs a PostgreSQL cluster: NEWSDESK_TEST_POSTGRES"
+    ),
+]
+
+
+def _as_owner(*command: str) -> None:
+    """Run a PostgreSQL program as the cluster's owner (it refuses to run as root)."""
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=120)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def replica_port() -> Iterator[int]:
+    """A hot standby of the test cluster, streaming from it; its port."""
+    bin_dir = Path(os.environ.get("NEWSDESK_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+    primary = make_url(POSTGRES_ADMIN)
+    folder = Path(tempfile.mkdtemp(prefix="newsdesk-replica-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    data, port = folder / "data", _free_port()
+    try:
+        _as_owner(
+            str(bin_dir / "pg_basebackup"),
+            f"--host={primary.host}",
+            f"--port={primary.port}",
+            "--username=postgres",
+            f"--pgdata={data}",
+            "--write-recovery-conf",  # -R: standby.signal and primary_conninfo
+            "--wal-method=stream",
+            "--checkpoint=fast",
+        )
+        options = f"-p {port} -k {folder} -c hot_standby=on"
+        _as_owner(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w",
+                  "-o", options, "start")  # fmt: skip
+        yield port
+    except subprocess.CalledProcessError as exc:
+        log = folder / "log"
+        detail = log.read_text() if log.exists() else ""
+        raise AssertionError(f"{exc.cmd[-1]} failed: {exc.stderr!r} {detail}") from None
+    finally:
+        if data.exists():
+            subprocess.run(
+                [*(["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []),
+                 str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                capture_output=True, check=False,
+            )  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_reads_and_searches_go_to_the_replica(tmp_path: Path, replica_port: int) -> None:
+    primary = postgres_database(tmp_path / "data")
+    replica = make_url(primary).set(port=replica_port).render_as_string(hide_password=False)
+    admin = make_url(replica).set(drivername="postgresql", database="postgres")
+    replica_admin = admin.render_as_string(hide_password=False)
+    with make_client(
+        tmp_path, database_url=primary, database_read_url=replica, search_backend="postgres"
+    ) as client:
+        # ?refresh=wait returns once the replica has replayed the write: found through it.
+        made = client.post(
+            "/v1/articles",
+            params={"refresh": "wait"},
+            json={
+                "title": "Réplique",
+                "body": "Le typhon Hinnamnor touche Busan.",
+                "language": "fr",
+            },
+        )
+        assert made.status_code == 201, made.text
+        article_id = made.json()["id"]
+        assert ids(search(client, "hinnamnor")) == [article_id]
+        assert client.get(f"/v1/articles/{article_id}").status_code == 200
+
+        # Proof that reads are the replica's: with its replay paused, a new article is stored
+        # on the primary but neither found nor fetched until the replica replays it.
+        with psycopg.connect(replica_admin, autocommit=True) as standby:
+            assert standby.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+            standby.execute("SELECT pg_wal_replay_pause()")
+            later = client.post(
+                "/v1/articles", json={"body": "La mousson arrive à Séoul.", "language": "fr"}
+            )
+            assert later.status_code == 201
+            later_id = later.json()["id"]
+            time.sleep(0.5)
+            assert search(client, "mousson")["total"] == 0
+            assert client.get(f"/v1/articles/{later_id}").status_code == 404
+            standby.execute("SELECT pg_wal_replay_resume()")
+        deadline = time.monotonic() + 10
+        while search(client, "mousson")["total"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ids(search(client, "mousson")) == [later_id]
+        assert client.get(f"/v1/articles/{later_id}").json()["body"].startswith("La mousson")
