@@ -26,6 +26,9 @@ CONFIGS = (*(f"newsdesk_{code}" for code in _STEMMED), "newsdesk_simple")
 # to_tsquery under every configuration, joined; :q is the text from app.search.tsquery.
 _QUERY = " || ".join(f"to_tsquery('{name}'::regconfig, :q)" for name in CONFIGS)
 
+# The query as the article's own language reads it.
+_OWN = "to_tsquery(newsdesk_ts_config(a.language), :q)"
+
 # Marks put in by ts_headline, escaped with the text, then turned into HTML: private-use
 # characters, so no article text can forge a tag.
 _OPEN, _CLOSE, _GAP = "\ue000", "\ue001", "\ue002"
@@ -42,7 +45,10 @@ class SearchTimedOut(Exception):
 
 
 def _where(filters: ListFilters, params: dict[str, Any]) -> str:
-    clauses = ["a.search @@ q.query"]
+    # The union over every configuration finds candidates in the GIN index; each article is
+    # then matched against the query as its own language reads it (another language's stop
+    # words and stems would otherwise let `missile -nord` through: Hungarian stems nord `nor`).
+    clauses = ["a.search @@ q.query", f"a.search @@ {_OWN}"]
     if filters.start is not None or filters.end is not None:
         clauses.append("a.published_start IS NOT NULL")
     if filters.end is not None:
@@ -94,7 +100,7 @@ def run_search(
         WITH q AS (SELECT {_QUERY} AS query),
         m AS MATERIALIZED (
             SELECT a.id, a.language, a.source, a.published_start,
-                   ts_rank(a.search, q.query) AS rank
+                   ts_rank(a.search, {_OWN}) AS rank
             FROM article a, q WHERE {_where(filters, params)}
         )
         SELECT
@@ -136,10 +142,9 @@ def snippets(session: Session, tsquery: str, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
     sql = f"""
-        WITH q AS (SELECT {_QUERY} AS query)
         SELECT a.id, ts_headline(newsdesk_ts_config(a.language),
-                                 translate(a.body, '<>', :brackets), q.query, :options)
-        FROM article a, q WHERE a.id = ANY(:ids)
+                                 translate(a.body, '<>', :brackets), {_OWN}, :options)
+        FROM article a WHERE a.id = ANY(:ids)
     """
     params = {"q": tsquery, "ids": ids, "options": _HEADLINE, "brackets": _LT + _GT}
     rows = session.execute(text(sql), params)

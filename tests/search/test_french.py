@@ -122,3 +122,13 @@ def test_title_weighs_more_than_body(tmp_path: Path) -> None:
             client, title="Marseille", body="Le port accueille un navire géant.", language="fr"
         )["id"]
         assert ids(search(client, "marseille"))[:2] == [in_title, in_body]
+
+
+def test_a_negated_word_is_read_in_the_articles_language(client: TestClient) -> None:
+    """`-nord` excludes a French article that says « nord », even though another language
+    stems the word differently (Hungarian makes it `nor`)."""
+    north = add(client, body="Un missile tiré depuis le nord du pays.", language="fr")
+    other = add(client, body="Un missile tiré depuis la côte.", language="fr")
+    assert sorted(ids(search(client, "missile"))) == sorted([north["id"], other["id"]])
+    assert ids(search(client, "missile -nord")) == [other["id"]]
+    assert ids(search(client, "missile NOT nord")) == [other["id"]]
