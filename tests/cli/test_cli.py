@@ -94,6 +94,9 @@ def test_serve_refuses_open_writes_off_loopback(tmp_path: Path) -> None:
     [
         ({"NEWSDESK_READ_KEYS": "r-only"}, "NEWSDESK_API_KEYS"),
         ({"NEWSDESK_RATE_LIMIT": "lots"}, "NEWSDESK_RATE_LIMIT"),
+        ({"NEWSDESK_SEARCH_BACKEND": "postgres"}, "NEWSDESK_DATABASE_URL=postgresql://"),
+        ({"NEWSDESK_DATABASE_READ_URL": "postgresql://replica/db"}, "NEWSDESK_DATABASE_URL"),
+        ({"NEWSDESK_SEARCH_BACKEND": "elastic"}, "NEWSDESK_SEARCH_BACKEND"),
     ],
 )
 def test_serve_refuses_a_bad_configuration_in_one_line(
@@ -110,6 +113,10 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
     settings = Settings()
     assert settings.api_keys == ["a", "b", "c"]
     assert settings.resolved_database_url == f"sqlite:///{tmp_path.resolve() / 'newsdesk.db'}"
+    # The URLs platforms hand out (postgres://, postgresql://) are served by psycopg 3.
+    for given in ("postgres://u:p@db:5432/news", "postgresql://u:p@db:5432/news"):
+        monkeypatch.setenv("NEWSDESK_DATABASE_URL", given)
+        assert Settings().resolved_database_url == "postgresql+psycopg://u:p@db:5432/news"
 
 
 @pytest.mark.slow
