@@ -69,7 +69,13 @@ def _filters(
             json_schema_extra=PARTIAL_DATE,
         ),
     ] = None,
-    language: Annotated[list[str], Query(description="ISO 639-1 code; repeat for several")] = [],  # noqa: B006  (FastAPI copies defaults)
+    language: Annotated[
+        list[str],
+        Query(
+            description="ISO 639-1 code; repeat for several",
+            json_schema_extra={"items": {"type": "string", "pattern": VISIBLE}},
+        ),
+    ] = [],  # noqa: B006  (FastAPI copies defaults)
     source: Annotated[
         list[str],
         Query(
@@ -79,13 +85,14 @@ def _filters(
     ] = [],  # noqa: B006
 ) -> ListFilters:
     start, end = _date("from", from_), _date("to", to)
-    for value in source:
-        if not source_key(value):
-            message = "a source to filter by must hold visible characters and no control ones"
-            raise InvalidInput(
-                message,
-                errors=[{"loc": ["query", "source"], "msg": message, "type": "value_error"}],
-            )
+    for name, values in (("source", source), ("language", language)):
+        for value in values:
+            if not source_key(value):  # cleaned like stored text: empty if it cannot be stored
+                message = f"a {name} to filter by must hold visible characters and no control ones"
+                raise InvalidInput(
+                    message,
+                    errors=[{"loc": ["query", name], "msg": message, "type": "value_error"}],
+                )
     if start and end and start.start > end.end:
         raise BadQuery(f"`from` ({start.text}) is after `to` ({end.text})")
     return span_filters(start=start, end=end, languages=language, sources=source)

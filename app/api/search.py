@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import FiltersDep, PagingDep, SearchDep
 from app.api.schemas import SearchHit, SearchResponse, problem_responses
+from app.ingest.article import NO_CONTROL
+from app.services.errors import InvalidInput
 from app.services.search import SearchRequest
 
 reads = APIRouter(prefix="/v1", tags=["search"])
@@ -28,11 +31,21 @@ def search(
     service: SearchDep,
     filters: FiltersDep,
     q: Annotated[
-        str, Query(min_length=1, description=_Q_HELP, json_schema_extra={"format": "search-query"})
+        str,
+        Query(
+            min_length=1,
+            description=_Q_HELP,
+            json_schema_extra={"format": "search-query", "pattern": NO_CONTROL},
+        ),
     ],
     paging: PagingDep,
     sort: Annotated[Literal["relevance", "newest", "oldest"], Query()] = "relevance",
 ) -> SearchResponse:
+    if not re.fullmatch(NO_CONTROL, q):  # PostgreSQL refuses NUL in text: refused for both
+        message = "the query must not hold control characters (tab and newline aside)"
+        raise InvalidInput(
+            message, errors=[{"loc": ["query", "q"], "msg": message, "type": "value_error"}]
+        )
     page, page_size = paging.page, paging.page_size
     result = service.search(
         SearchRequest(q=q, filters=filters, sort=sort, page=page, page_size=page_size)

@@ -139,6 +139,11 @@ CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("from-after-to", "GET", "/v1/search?q=a&from=2024&to=2023", {}, 400),
     ("bad-from", "GET", "/v1/articles?from=2023-13", {}, 422),
     ("source-control", "GET", "/v1/search?q=a&source=%00", {}, 422),
+    # PostgreSQL refuses NUL in text: refused up front on both backends
+    ("q-nul", "GET", "/v1/search?q=missile%00", {}, 422),
+    ("q-control", "GET", "/v1/search?q=a%07b", {}, 422),
+    ("language-nul", "GET", "/v1/articles?language=f%00", {}, 422),
+    ("language-blank", "GET", "/v1/search?q=a&language=%20", {}, 422),
     ("bad-sort", "GET", "/v1/articles?sort=best", {}, 422),
     ("method-not-allowed", "PATCH", "/v1/articles/1", {"json": OK}, 405),
     ("unknown-path", "GET", "/v1/nothing", {}, 404),
