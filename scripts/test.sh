@@ -4,8 +4,8 @@
 #
 # With NEWSDESK_TEST_POSTGRES set (a superuser URL; `eval "$(bash scripts/postgres.sh start)"`
 # makes a throwaway cluster, as .ci/run does), the API and search tests run twice more: with
-# the store on PostgreSQL and PostgreSQL search, then with the store on PostgreSQL and Whoosh;
-# tests/postgres (a streaming read replica) runs with them.
+# the store on PostgreSQL and PostgreSQL search (with schemathesis against a live server and
+# tests/postgres, a streaming read replica), then with the store on PostgreSQL and Whoosh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -22,7 +22,7 @@ NEWSDESK_TEST_POSTGRES='' .venv/bin/python -m pytest "$@"
 if [[ -n $postgres ]]; then
     echo "== the API and search tests again: PostgreSQL store, PostgreSQL search"
     NEWSDESK_TEST_POSTGRES=$postgres NEWSDESK_TEST_SEARCH_BACKEND=postgres \
-        .venv/bin/python -m pytest tests/api tests/search tests/postgres "$@"
+        .venv/bin/python -m pytest tests/api tests/search tests/postgres tests/contract "$@"
     echo "== the API and search tests again: PostgreSQL store, Whoosh search"
     NEWSDESK_TEST_POSTGRES=$postgres NEWSDESK_TEST_SEARCH_BACKEND=whoosh \
         .venv/bin/python -m pytest tests/api tests/search "$@"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, MetaData, Text
+from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, Text
 from sqlmodel import Field, SQLModel
 
 # Stable constraint names, so that Alembic batch migrations on SQLite can find them.
@@ -18,6 +18,10 @@ SQLModel.metadata.naming_convention = {
 
 metadata: MetaData = SQLModel.metadata
 
+# 64-bit ids: BIGINT on PostgreSQL (migration 0002), and on SQLite the INTEGER that AUTOINCREMENT
+# needs (64-bit there already). Queries bind ids with this type.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
 
 class Article(SQLModel, table=True):
     """One stored article. Ids come from AUTOINCREMENT and are never reused."""
@@ -25,7 +29,7 @@ class Article(SQLModel, table=True):
     __tablename__ = "article"
     __table_args__ = {"sqlite_autoincrement": True}
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_type=Id, primary_key=True)
     # The idempotency key: the normalised URL, or "sha256:<hash of title and body>" without one.
     idem_key: str = Field(max_length=2100, unique=True)
     url: str | None = Field(default=None, max_length=2048)
@@ -53,6 +57,6 @@ class IndexOutbox(SQLModel, table=True):
     __tablename__ = "index_outbox"
     __table_args__ = {"sqlite_autoincrement": True}
 
-    id: int | None = Field(default=None, primary_key=True)
-    article_id: int = Field(index=True)
+    id: int | None = Field(default=None, sa_type=Id, primary_key=True)
+    article_id: int = Field(sa_type=Id, index=True)
     created_at: datetime

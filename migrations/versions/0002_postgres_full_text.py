@@ -4,7 +4,8 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-28
 
-On SQLite this revision does nothing: the Whoosh index is the search engine there.
+On SQLite this revision does nothing: the Whoosh index is the search engine there, and its
+integers are already 64-bit, which this revision also makes the ids on PostgreSQL.
 
 `unaccent()` is not immutable and cannot go into a generated column; a text-search
 configuration that maps words through the `unaccent` dictionary, then a stemmer, is. Each
@@ -31,6 +32,12 @@ WORD_TOKENS = "asciiword, asciihword, hword_asciipart, word, hword, hword_part"
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    # Ids are 64-bit, as SQLite's are: the API takes ids up to 2**62 - 1, and a serial's
+    # 32-bit integer would overflow on the lookup (a 500) rather than find nothing.
+    for table, columns in (("article", ["id"]), ("index_outbox", ["id", "article_id"])):
+        for column in columns:
+            op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE bigint")
+        op.execute(f"ALTER SEQUENCE {table}_id_seq AS bigint")
     op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
     for code, stemmer in STEMMERS.items():
         op.execute(f"CREATE TEXT SEARCH CONFIGURATION newsdesk_{code} (COPY = pg_catalog.{stemmer})")
@@ -68,3 +75,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION newsdesk_ts_config(text)")
     for code in [*STEMMERS, "simple"]:
         op.execute(f"DROP TEXT SEARCH CONFIGURATION newsdesk_{code}")
+    for table, columns in (("article", ["id"]), ("index_outbox", ["id", "article_id"])):
+        op.execute(f"ALTER SEQUENCE {table}_id_seq AS integer")
+        for column in columns:
+            op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE integer")

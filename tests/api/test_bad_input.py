@@ -188,3 +188,13 @@ def test_bad_request_is_a_clear_4xx_and_changes_nothing(
 
 def test_the_table_is_big_enough() -> None:
     assert len(CASES) >= 40
+
+
+def test_the_largest_ids_are_not_found(client: TestClient) -> None:
+    """Ids up to 2**62 - 1 are valid: they are looked up and not found (64-bit on both stores)."""
+    largest = 2**62 - 1
+    assert client.get(f"/v1/articles/{largest}").status_code == 404
+    assert client.get(f"/v1/articles/{largest}/similar").status_code == 404
+    assert client.delete(f"/v1/articles/{largest}").status_code == 404
+    replaced = client.put(f"/v1/articles/{largest}", json={"body": "Texte."})
+    assert replaced.status_code == 404

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import POSTGRES_ADMIN, SEARCH_BACKEND, postgres_database
 from tests.durability.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,11 +30,21 @@ EXAMPLES = "100"
 
 @pytest.mark.slow
 def test_schemathesis_finds_no_failure(tmp_path: Path) -> None:
+    # On the PostgreSQL pass of scripts/test.sh, the server stores and searches there.
+    backend = (
+        {
+            "NEWSDESK_DATABASE_URL": postgres_database(tmp_path / "data"),
+            "NEWSDESK_SEARCH_BACKEND": SEARCH_BACKEND,
+        }
+        if POSTGRES_ADMIN
+        else {}
+    )
     server = Server(
         tmp_path / "data",
         NEWSDESK_API_KEYS=WRITE_KEY,
         NEWSDESK_READ_KEYS=READ_KEY,
         NEWSDESK_RATE_LIMIT="1000/second",
+        **backend,
     )
     with server:
         spec = httpx.get(f"{server.url}/openapi.json").json()
