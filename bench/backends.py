@@ -37,6 +37,7 @@ from bench.compare import (
     _stop,
     _wait_http,
     load_corpus,
+    load_over_http,
     measure_server,
     newsdesk_params,
     replicate,
@@ -65,14 +66,7 @@ def run_backend(
     try:
         _wait_http(url, "/health")
         with httpx.Client(base_url=url, timeout=300) as http:
-            started = time.perf_counter()
-            for i in range(0, len(articles), 1000):
-                http.post("/v1/articles/bulk", json=articles[i : i + 1000]).raise_for_status()
-            acked = time.perf_counter() - started
-            while http.get("/health").json()["index"]["pending"]:
-                time.sleep(0.1)
-            figures.ack_per_s = len(articles) / acked
-            figures.searchable_per_s = len(articles) / (time.perf_counter() - started)
+            load_over_http(http, articles, figures)
             idle_since = time.monotonic()  # Whoosh: wait out the idle merges
             while time.monotonic() - idle_since < 15:
                 if http.get("/health").json()["index"]["merging"]:

@@ -163,7 +163,14 @@ class FieldFamilyPlugin(qparser.Plugin):  # type: ignore[misc]
 def _build_parser(schema: Schema, suffixes: tuple[str, ...]) -> qparser.QueryParser:
     titles = [f"title_{s}" for s in suffixes]
     bodies = [f"body_{s}" for s in suffixes]
-    parser = qparser.MultifieldParser(titles + bodies, schema)
+    parser = with_newsdesk_syntax(qparser.MultifieldParser(titles + bodies, schema))
+    parser.add_plugin(FieldFamilyPlugin({"title": titles, "body": bodies}))
+    return parser
+
+
+def with_newsdesk_syntax(parser: qparser.QueryParser) -> qparser.QueryParser:
+    """The syntax DESIGN.md offers: no wildcards but a final `*`, no single quotes, ranges or
+    `*:*`; fuzzy terms. Both search backends parse with it."""
     for plugin in (
         qparser.WildcardPlugin,
         qparser.SingleQuotePlugin,
@@ -173,7 +180,6 @@ def _build_parser(schema: Schema, suffixes: tuple[str, ...]) -> qparser.QueryPar
         parser.remove_plugin_class(plugin)
     parser.add_plugin(qparser.PrefixPlugin())
     parser.add_plugin(qparser.FuzzyTermPlugin())
-    parser.add_plugin(FieldFamilyPlugin({"title": titles, "body": bodies}))
     return parser
 
 

@@ -19,7 +19,7 @@ from whoosh import qparser, query
 from whoosh.analysis import RegexTokenizer
 from whoosh.fields import TEXT, Schema
 
-from app.search.query import CheckedQuery, QueryError
+from app.search.query import CheckedQuery, QueryError, with_newsdesk_syntax
 from app.search.schema import build_schema
 
 _WEIGHTS = {"text": "AB", "title": "A", "body": "B", "source": "C"}
@@ -31,17 +31,7 @@ def _parser() -> qparser.QueryParser:
     raw = TEXT(analyzer=RegexTokenizer(r"\S+"), phrase=True)
     # The Whoosh schema's own field names too, so that `lang:fr` is refused as it is there.
     schema = Schema(**dict.fromkeys([*build_schema().names(), "text"], raw))
-    parser = qparser.QueryParser("text", schema)
-    for plugin in (
-        qparser.WildcardPlugin,
-        qparser.SingleQuotePlugin,
-        qparser.RangePlugin,
-        qparser.EveryPlugin,
-    ):
-        parser.remove_plugin_class(plugin)
-    parser.add_plugin(qparser.PrefixPlugin())
-    parser.add_plugin(qparser.FuzzyTermPlugin())
-    return parser
+    return with_newsdesk_syntax(qparser.QueryParser("text", schema))
 
 
 _PARSER = _parser()

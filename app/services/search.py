@@ -69,6 +69,19 @@ class SearchLimits:
     time_limit: float
 
 
+def checked_query(text: str, limits: SearchLimits) -> CheckedQuery:
+    """The query string within the limits, or BadQuery saying what is wrong and where."""
+    try:
+        return check_query(
+            text,
+            max_chars=limits.max_chars,
+            max_terms=limits.max_terms,
+            max_expansions=limits.max_expansions,
+        )
+    except QueryError as exc:
+        raise BadQuery(exc.message, position=exc.position) from None
+
+
 class _Ranked:
     """A query run on one version of the index: what a later identical request can reuse.
 
@@ -115,15 +128,7 @@ class SearchService:
         self._caching = cache_size > 0
 
     def _check(self, text: str) -> CheckedQuery:
-        try:
-            return check_query(
-                text,
-                max_chars=self._limits.max_chars,
-                max_terms=self._limits.max_terms,
-                max_expansions=self._limits.max_expansions,
-            )
-        except QueryError as exc:
-            raise BadQuery(exc.message, position=exc.position) from None
+        return checked_query(text, self._limits)
 
     def search(self, request: SearchRequest) -> SearchPage:
         """One page of results for a query."""

@@ -7,11 +7,11 @@ import time
 
 from app.search import postgres
 from app.search.engine import SearchOutcome, empty_facets, opening
-from app.search.query import CheckedQuery, QueryError, check_query
+from app.search.query import QueryError
 from app.search.tsquery import compile_tsquery
 from app.services.articles import ArticleService
 from app.services.errors import BadQuery
-from app.services.search import Hit, SearchLimits, SearchPage, SearchRequest
+from app.services.search import Hit, SearchLimits, SearchPage, SearchRequest, checked_query
 from app.store.db import Database
 
 
@@ -27,21 +27,10 @@ class PostgresSearchService:
         self._articles = articles
         self._limits = limits
 
-    def _check(self, text: str) -> CheckedQuery:
-        try:
-            return check_query(
-                text,
-                max_chars=self._limits.max_chars,
-                max_terms=self._limits.max_terms,
-                max_expansions=self._limits.max_expansions,
-            )
-        except QueryError as exc:
-            raise BadQuery(exc.message, position=exc.position) from None
-
     def search(self, request: SearchRequest) -> SearchPage:
         """One page of results for a query."""
         started = time.perf_counter()
-        checked = self._check(request.q)
+        checked = checked_query(request.q, self._limits)
         try:
             tsquery = compile_tsquery(checked)
         except QueryError as exc:
