@@ -10,6 +10,7 @@ from pathlib import Path
 
 from whoosh import query
 
+from app.search import columns
 from app.search.buffers import ViewFile
 from tests.conftest import make_client, search, whoosh_only
 
@@ -112,3 +113,35 @@ def test_searchers_of_all_threads_share_one_map_per_segment(tmp_path: Path) -> N
         assert mapped and len(mapped) == len(set(mapped)), mapped
         pool.get()  # renewing closes the searchers of the ended threads
         assert search(client, "pont")["total"] == 50  # the map outlives the readers closed
+
+
+def test_threads_share_the_column_arrays_of_a_segment(tmp_path: Path) -> None:
+    """Date and facet columns are loaded once per segment, not once per serving thread."""
+    with make_client(tmp_path) as client:
+        articles = [
+            {"body": f"Le col numéro {n}.", "language": "fr", "published_at": "2023-09"}
+            for n in range(30)
+        ]
+        response = client.post("/v1/articles/bulk", params={"refresh": "wait"}, json=articles)
+        assert response.status_code == 200
+        pool = client.app.state.runtime.searchers  # type: ignore[attr-defined]
+        loaded: list[tuple[object, object, object]] = []
+
+        def load() -> None:  # each thread has a searcher, and readers, of its own
+            searcher = pool.get()
+            (reader,) = [r for r, _ in searcher.reader().leaf_readers()]
+            loaded.append(
+                (reader, columns.values(reader, "ts_new"), columns.labels(reader, "month"))
+            )
+
+        threads = [threading.Thread(target=load) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        readers = {id(reader) for reader, _, _ in loaded}
+        assert len(readers) == 3  # three readers of one segment…
+        assert len({id(dates) for _, dates, _ in loaded}) == 1  # …one array of its dates
+        assert len({id(months) for _, _, months in loaded}) == 1
+        assert loaded[0][2][1] == ["2023-09"]
+        assert search(client, "col", **{"from": "2023-09", "to": "2023-09"})["total"] == 30
