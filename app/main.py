@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import articles, errors, health, openapi, search
+from app.api import articles, errors, health, limits, openapi, search
 from app.api.deps import KeyRequired
 from app.api.keys import KeyGuard
 from app.api.limits import BodySizeLimit, JsonDepthLimit, RateLimit
@@ -31,6 +31,7 @@ get `429` with `Retry-After`.
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; its lifespan opens the store and the index and runs the index writer."""
     settings = settings or Settings()
+    counters = limits.counters(settings.rate_limit_storage) if settings.rate_limit else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             runtime.stop()
+            if counters is not None:
+                await limits.close_counters(counters)
 
     app = FastAPI(
         title="Newsdesk",
@@ -63,11 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(JsonDepthLimit, max_depth=settings.max_json_depth)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(KeyGuard, settings=settings)  # before any byte of a body is read
-    if settings.rate_limit:
+    if counters is not None:
         app.add_middleware(
             RateLimit,
             limit=settings.rate_limit,
-            storage=settings.rate_limit_storage,
+            storage=counters,
             keys=[*settings.api_keys, *settings.read_keys],
         )
     if settings.cors_origins:

@@ -10,10 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.services.errors import ServiceError
+from app.store.db import is_retryable
 
 log = logging.getLogger("newsdesk.api")
 PROBLEM = "application/problem+json"
@@ -102,6 +104,17 @@ def install(app: FastAPI) -> None:
             # Starlette names only the first route matching the path; a path may have several.
             headers["Allow"] = ", ".join(allowed_methods(request))
         return problem(exc.status_code, detail, headers=headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if is_retryable(exc):  # lost to a concurrent transaction, or to a standby's recovery
+            log.warning("transaction to retry: %s", type(exc.orig).__name__)
+            return problem(
+                503,
+                "the database cancelled this request in favour of another; retry it",
+                headers={"Retry-After": "1"},
+            )
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -14,7 +14,7 @@ import time
 
 from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
+from limits.storage import StorageTypes, storage_from_string
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -173,6 +173,22 @@ class JsonDepthLimit(_Guarded):
         await self.run(scope, scanning_receive, send)
 
 
+def counters(storage: str) -> StorageTypes:
+    """The async storage of the counters named by a URI: `memory://`, or `redis://…` through
+    redis-py (a dependency; limits' default async Redis client, coredis, is not installed)."""
+    uri = storage if storage.startswith("async+") else f"async+{storage}"
+    if uri.split("://", 1)[0].removeprefix("async+").startswith(("redis", "rediss")):
+        return storage_from_string(uri, implementation="redispy")
+    return storage_from_string(uri)
+
+
+async def close_counters(storage: StorageTypes) -> None:
+    """Close the connections of a Redis storage (memory has none)."""
+    client = getattr(getattr(storage, "bridge", None), "storage", None)
+    if client is not None and hasattr(client, "aclose"):
+        await client.aclose()
+
+
 class RateLimit:
     """429 with Retry-After past `limit` requests per API key, or per client address without one.
 
@@ -185,13 +201,12 @@ class RateLimit:
         app: ASGIApp,
         *,
         limit: str,
-        storage: str,
+        storage: StorageTypes,
         keys: list[str],
     ) -> None:
         self.app = app
         self.items: list[RateLimitItem] = parse_many(limit)
-        uri = storage if storage.startswith("async+") else f"async+{storage}"
-        self.limiter = MovingWindowRateLimiter(storage_from_string(uri))
+        self.limiter = MovingWindowRateLimiter(storage)
         self.keys = keys
 
     def _identity(self, scope: Scope) -> str:

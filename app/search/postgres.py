@@ -26,6 +26,7 @@ CONFIGS = (*(f"newsdesk_{code}" for code in _STEMMED), "newsdesk_simple")
 # to_tsquery under every configuration, joined; :q is the text from app.search.tsquery.
 _QUERY = " || ".join(f"to_tsquery('{name}'::regconfig, :q)" for name in CONFIGS)
 
+HEADLINE_CHARS = 20_000
 # The query as the article's own language reads it.
 _OWN = "to_tsquery(newsdesk_ts_config(a.language), :q)"
 
@@ -137,17 +138,27 @@ def run_search(
     return SearchOutcome(total=int(total), hits=hits, facets=facets)
 
 
-def snippets(session: Session, tsquery: str, ids: list[int]) -> dict[int, str]:
-    """HTML-escaped extracts of these articles' bodies with the matched words in `<mark>`."""
-    if not ids:
+def snippets(session: Session, tsquery: str, ids: list[int], *, seconds: float) -> dict[int, str]:
+    """HTML-escaped extracts of these articles' bodies with the matched words in `<mark>`;
+    none (the caller shows openings) if they take more than `seconds`. ts_headline parses the
+    whole text it is given, so it gets the body's first HEADLINE_CHARS characters."""
+    if not ids or seconds <= 0:
         return {}
     sql = f"""
         SELECT a.id, ts_headline(newsdesk_ts_config(a.language),
-                                 translate(a.body, '<>', :brackets), {_OWN}, :options)
+                                 translate(left(a.body, {HEADLINE_CHARS}), '<>', :brackets),
+                                 {_OWN}, :options)
         FROM article a WHERE a.id = ANY(:ids)
     """
     params = {"q": tsquery, "ids": ids, "options": _HEADLINE, "brackets": _LT + _GT}
-    rows = session.execute(text(sql), params)
+    try:
+        _timeout(session, seconds)
+        rows = session.execute(text(sql), params).all()
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
+            session.rollback()
+            return {}
+        raise
     return {int(i): _marked(extract) for i, extract in rows}
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.ingest.article import ArticleCreate, PreparedArticle, prepare, source_key
@@ -15,10 +16,15 @@ from app.search.indexer import IndexerProcess
 from app.search.writer import IndexWriterThread
 from app.services.errors import Conflict, NotFound, Overloaded
 from app.store import articles as store
-from app.store.db import Database
+from app.store.db import Database, is_retryable
 from app.store.models import Article
 
 Status = Literal["created", "updated", "unchanged"]
+_ATTEMPTS = 3
+
+
+class _RacedAway(Exception):
+    """A key that another transaction created, then deleted, while this one wrote."""
 
 
 @dataclass(frozen=True)
@@ -102,13 +108,32 @@ class ArticleService:
     ) -> tuple[list[WriteResult | None], list[int]]:
         """Write the valid items in one transaction; their results and the outbox ids written.
 
-        New articles are inserted together at the end; an item whose key an earlier item of
-        the same request introduced updates (or leaves unchanged) that pending article."""
+        A transaction that lost to a concurrent one (a deadlock, a key deleted meanwhile) runs
+        again, up to three times, then the request gets 503 with Retry-After."""
         self._admit()
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                return self._upsert_once(prepared)
+            except (_RacedAway, DBAPIError) as exc:
+                if isinstance(exc, DBAPIError) and not is_retryable(exc):
+                    raise
+                if attempt == _ATTEMPTS:
+                    raise Overloaded(
+                        "concurrent writes to the same articles kept colliding; retry shortly",
+                        retry_after=1,
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def _upsert_once(
+        self, prepared: Sequence[PreparedArticle | None]
+    ) -> tuple[list[WriteResult | None], list[int]]:
+        """One transaction of `_upsert_prepared`. New articles are inserted together at the end;
+        an item whose key an earlier item of the same request introduced updates (or leaves
+        unchanged) that pending article."""
         keys = [p.idem_key for p in prepared if p is not None]
         outcome: list[tuple[Status, str] | None] = []
         with self._db.writing() as session:
-            existing = store.find_by_keys(session=session, keys=keys)
+            existing = store.find_by_keys(session=session, keys=keys, for_update=True)
             new: dict[str, PreparedArticle] = {}
             changed: dict[str, Article] = {}
             for item in prepared:
@@ -150,10 +175,12 @@ class ArticleService:
     ) -> dict[str, tuple[Status, Article]]:
         """Apply items whose key appeared in the store after it was read: each updates (or
         leaves unchanged) the article that another request created."""
-        found = store.find_by_keys(session=session, keys=list(items))
+        found = store.find_by_keys(session=session, keys=list(items), for_update=True)
         settled: dict[str, tuple[Status, Article]] = {}
         for key, item in items.items():
-            article = found[key]
+            article = found.get(key)
+            if article is None:  # created and deleted again since: run the whole write again
+                raise _RacedAway(key)
             if store.same_content(article, item):
                 settled[key] = ("unchanged", article)
             else:

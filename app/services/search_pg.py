@@ -39,7 +39,8 @@ class PostgresSearchService:
             outcome = SearchOutcome(total=0, hits=[], facets=empty_facets())
             extracts: dict[int, str] = {}
         else:
-            with self._db.reading() as session:  # one transaction: its time limit is local
+            deadline = time.monotonic() + self._limits.time_limit
+            with self._db.reading() as session:  # its time limits are the transaction's
                 outcome = postgres.run_search(
                     session,
                     tsquery,
@@ -49,8 +50,13 @@ class PostgresSearchService:
                     page_size=request.page_size,
                     seconds=self._limits.time_limit,
                 )
-                session.rollback()  # end the transaction and its time limit
-                extracts = postgres.snippets(session, tsquery, [h.id for h in outcome.hits])
+                # Snippets get what is left of the time limit (openings past it).
+                extracts = postgres.snippets(
+                    session,
+                    tsquery,
+                    [h.id for h in outcome.hits],
+                    seconds=deadline - time.monotonic(),
+                )
         found = self._articles.by_ids([h.id for h in outcome.hits])
         hits = [
             Hit(

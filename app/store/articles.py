@@ -47,13 +47,19 @@ def _enqueue(session: Session, article_ids: Iterable[int]) -> list[int]:
     return [i for i in written if i is not None]
 
 
-def find_by_keys(*, session: Session, keys: Sequence[str]) -> dict[str, Article]:
-    """Existing articles by idempotency key."""
+def find_by_keys(
+    *, session: Session, keys: Sequence[str], for_update: bool = False
+) -> dict[str, Article]:
+    """Existing articles by idempotency key; `for_update` locks their rows in key order (on
+    PostgreSQL: two writers of the same articles then queue instead of deadlocking)."""
     found: dict[str, Article] = {}
-    unique = list(dict.fromkeys(keys))
+    unique = sorted(set(keys)) if for_update else list(dict.fromkeys(keys))
     for i in range(0, len(unique), _CHUNK):
         chunk = unique[i : i + _CHUNK]
-        for article in session.exec(select(Article).where(col(Article.idem_key).in_(chunk))):
+        query = select(Article).where(col(Article.idem_key).in_(chunk))
+        if for_update:
+            query = query.order_by(col(Article.idem_key)).with_for_update()
+        for article in session.exec(query):
             found[article.idem_key] = article
     return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from sqlmodel import Session
 from app.config import PROJECT_ROOT
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+log = logging.getLogger("newsdesk.store")
 
 
 def _is_sqlite(url: str) -> bool:
@@ -48,6 +50,16 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 def is_postgres(url: str) -> bool:
     """Whether the URL names a PostgreSQL database."""
     return url.startswith("postgresql")
+
+
+# SQLSTATEs of a transaction that lost to another and may simply run again: a deadlock, a
+# serialization failure (on a hot standby, a read cancelled by a conflict with recovery).
+RETRYABLE = frozenset({"40P01", "40001"})
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether a database error ended a transaction that may be run again as it was."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in RETRYABLE
 
 
 # Any constant: every process migrating the same PostgreSQL database takes this advisory lock.
@@ -91,21 +103,28 @@ class Database:
 
     def wait_for_replica(self, timeout: float) -> bool:
         """Wait until the read replica has replayed everything committed on the primary so far;
-        False if `timeout` seconds pass first. Without a replica there is nothing to wait for."""
+        False if `timeout` seconds pass first. Without a replica there is nothing to wait for,
+        nor when the read URL is no standby (a pooler in front of the primary, a promoted one).
+        """
         if self.read_engine is self.write_engine:
             return True
         with self.write_engine.connect() as primary:
             # The insert position: with synchronous_commit off a commit may not be written yet.
             lsn = primary.exec_driver_sql("SELECT pg_current_wal_insert_lsn()").scalar_one()
         deadline = time.monotonic() + timeout
+        check = text(
+            "SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn),"
+            " NOT pg_is_in_recovery())"
+        )
         with self.read_engine.connect() as replica:
             while True:
-                caught_up = replica.execute(
-                    text("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)"), {"lsn": lsn}
-                ).scalar_one()
+                caught_up = bool(replica.execute(check, {"lsn": lsn}).scalar_one())
                 replica.rollback()
-                if caught_up or time.monotonic() >= deadline:
-                    return bool(caught_up)
+                if caught_up:
+                    return True
+                if time.monotonic() >= deadline:
+                    log.warning("the read replica had not replayed %s after %.1f s", lsn, timeout)
+                    return False
                 time.sleep(0.02)
 
     def migrate(self) -> None:

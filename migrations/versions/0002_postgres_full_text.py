@@ -26,6 +26,7 @@ STEMMERS = {
     "fi": "finnish", "fr": "french", "hu": "hungarian", "it": "italian", "nl": "dutch",
     "no": "norwegian", "pt": "portuguese", "ro": "romanian", "ru": "russian", "sv": "swedish",
 }
+BODY_CHARS = 250_000
 WORD_TOKENS = "asciiword, asciihword, hword_asciipart, word, hword, hword_part"
 
 
@@ -57,11 +58,14 @@ def upgrade() -> None:
         "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS "
         f"$$ SELECT CASE language {cases} ELSE 'newsdesk_simple'::regconfig END $$"
     )
+    # A tsvector holds at most 1 MiB: a body is indexed up to its first 250,000 characters
+    # (a 1M-character body of distinct words made 2 MiB). The source is read as the
+    # article's language reads it, like the query that searches it.
     op.execute(
         "ALTER TABLE article ADD COLUMN search tsvector GENERATED ALWAYS AS ("
         "setweight(to_tsvector(newsdesk_ts_config(language), title), 'A') || "
-        "setweight(to_tsvector(newsdesk_ts_config(language), body), 'B') || "
-        "setweight(to_tsvector('newsdesk_simple'::regconfig, coalesce(source, '')), 'C')"
+        f"setweight(to_tsvector(newsdesk_ts_config(language), left(body, {BODY_CHARS})), 'B') || "
+        "setweight(to_tsvector(newsdesk_ts_config(language), coalesce(source, '')), 'C')"
         ") STORED"
     )
     op.execute("CREATE INDEX ix_article_search ON article USING gin (search)")

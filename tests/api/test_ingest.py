@@ -267,3 +267,34 @@ def test_concurrent_bulk_requests_with_the_same_new_urls(client: TestClient) -> 
         column = [statuses[n][i] for n in range(4)]
         assert column.count("created") == 1, column
     assert client.get("/v1/articles").json()["total"] == 150
+
+
+def test_concurrent_updates_of_the_same_articles_in_opposite_orders(client: TestClient) -> None:
+    """Two requests updating the same articles, one in reverse order: on PostgreSQL their row
+    locks could deadlock; both must succeed."""
+    urls = [f"https://example.org/order/{i}" for i in range(200)]
+    first = [{"url": u, "body": "Version 0."} for u in urls]
+    assert client.post("/v1/articles/bulk", json=first).status_code == 200
+
+    def send(barrier: threading.Barrier, version: int, reverse: bool) -> int:
+        body = f"Version {version}, {'inverse' if reverse else 'directe'}."
+        items = [{"url": u, "body": body} for u in (reversed(urls) if reverse else urls)]
+        barrier.wait()
+        return client.post("/v1/articles/bulk", json=items).status_code
+
+    for version in range(1, 4):
+        barrier = threading.Barrier(2)
+        with ThreadPoolExecutor(2) as pool:
+            sent = [pool.submit(send, barrier, version, reverse) for reverse in (False, True)]
+            assert [future.result() for future in sent] == [200, 200]
+    assert client.get("/v1/articles").json()["total"] == 200
+
+
+def test_a_long_body_of_distinct_words_is_stored_and_found(client: TestClient) -> None:
+    """A body at the size limit made of distinct words (PostgreSQL's tsvector holds 1 MiB)."""
+    body = " ".join(f"mot{i}" for i in range(110_000))[:1_000_000]
+    made = client.post(
+        "/v1/articles", params={"refresh": "wait"}, json={"body": body, "language": "fr"}
+    )
+    assert made.status_code == 201, made.text[:300]
+    assert [h["id"] for h in search(client, "mot12345")["hits"]] == [made.json()["id"]]

@@ -88,6 +88,8 @@ def test_operators_and_fields(reader: tuple[TestClient, list[int]]) -> None:
     )
     assert ids(search(client, "body:lyon")) == [known[2]]
     assert sorted(ids(search(client, "source:wire"))) == [known[3]]
+    assert sorted(ids(search(client, "source:kbs"))) == sorted(known[:2])
+    assert ids(search(client, "source:wikinews")) == [known[2]]
     assert sorted(ids(search(client, "vladi*"))) == sorted([known[0], known[1], known[3]])
     # PostgreSQL has no fuzzy lexemes: there `term~` matches the term exactly.
     fuzzy = [] if ON_POSTGRES_SEARCH else [known[2]]

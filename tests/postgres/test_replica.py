@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
+from app.store.db import Database
 from tests.conftest import POSTGRES_ADMIN, ids, make_client, postgres_database, search
 
 pytestmark = [
@@ -119,3 +120,16 @@ def test_reads_and_searches_go_to_the_replica(tmp_path: Path, replica_port: int)
             time.sleep(0.05)
         assert ids(search(client, "mousson")) == [later_id]
         assert client.get(f"/v1/articles/{later_id}").json()["body"].startswith("La mousson")
+
+
+def test_a_read_url_that_is_no_standby_needs_no_wait(tmp_path: Path) -> None:
+    """A read URL in front of the primary itself (a pooler, a promoted standby) has nothing to
+    replay: ?refresh=wait must not wait for a replay that never comes."""
+    primary = postgres_database(tmp_path / "data")
+    same = f"{primary}?application_name=reads"
+    db = Database(primary, read_url=same)
+    try:
+        assert db.read_engine is not db.write_engine
+        assert db.wait_for_replica(timeout=5) is True
+    finally:
+        db.dispose()

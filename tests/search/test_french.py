@@ -132,3 +132,13 @@ def test_a_negated_word_is_read_in_the_articles_language(client: TestClient) -> 
     assert sorted(ids(search(client, "missile"))) == sorted([north["id"], other["id"]])
     assert ids(search(client, "missile -nord")) == [other["id"]]
     assert ids(search(client, "missile NOT nord")) == [other["id"]]
+
+
+def test_source_words_are_read_like_the_query(client: TestClient) -> None:
+    """`source:` finds a source by any of its words, whichever way the article's language
+    stems them (« Le Monde » by `monde`, Reuters by `reuters`)."""
+    monde = add(client, body="Un article.", language="fr", source="Le Monde")
+    reuters = add(client, body="A news story.", language="en", source="Reuters")
+    assert ids(search(client, "source:monde")) == [monde["id"]]
+    assert ids(search(client, 'source:"le monde"')) == [monde["id"]]
+    assert ids(search(client, "source:reuters")) == [reuters["id"]]
