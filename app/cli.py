@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import logging
+import sqlite3
 import sys
 import time
 from collections import Counter
@@ -295,6 +296,8 @@ def backup(path: Path) -> None:
         size = snapshot(settings.resolved_database_url, path)
     except (ValueError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
+    except (OSError, sqlite3.Error) as exc:  # a folder that is missing or not writable
+        raise click.ClickException(f"cannot write the snapshot to {path}: {exc}") from None
     click.echo(
         f"snapshot written to {path} ({size} bytes). To restore: copy it to "
         "NEWSDESK_DATA_DIR/newsdesk.db of an empty data directory and start the server; "

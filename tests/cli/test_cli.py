@@ -145,3 +145,12 @@ def test_served_with_keys_on_all_interfaces(tmp_path: Path) -> None:
     log = server.log.read_text()
     assert "0.0.0.0" in log
     assert write_key not in log and read_key not in log
+
+
+def test_backup_where_no_file_can_be_written_is_a_one_line_error(tmp_path: Path) -> None:
+    with make_client(tmp_path):  # a store to back up
+        pass
+    # Not even root may create a file in /proc (a container's user cannot in a root-owned mount).
+    result = run("backup", "/proc/newsdesk-snapshot.db", data_dir=tmp_path / "data")
+    assert result.returncode != 0
+    assert "cannot write the snapshot" in result.stderr and "Traceback" not in result.stderr
