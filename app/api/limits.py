@@ -177,7 +177,7 @@ def counters(storage: str) -> StorageTypes:
     """The async storage of the counters named by a URI: `memory://`, or `redis://…` through
     redis-py (a dependency; limits' default async Redis client, coredis, is not installed)."""
     uri = storage if storage.startswith("async+") else f"async+{storage}"
-    if uri.split("://", 1)[0].removeprefix("async+").startswith(("redis", "rediss")):
+    if uri.startswith("async+redis"):  # redis://, rediss://, redis+sentinel://…
         return storage_from_string(uri, implementation="redispy")
     return storage_from_string(uri)
 

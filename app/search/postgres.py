@@ -10,6 +10,7 @@ article matches when the query, read as its own language reads it, does.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -27,8 +28,8 @@ CONFIGS = (*(f"newsdesk_{code}" for code in _STEMMED), "newsdesk_simple")
 _QUERY = " || ".join(f"to_tsquery('{name}'::regconfig, :q)" for name in CONFIGS)
 
 HEADLINE_CHARS = 20_000
-# The query as the article's own language reads it.
-_OWN = "to_tsquery(newsdesk_ts_config(a.language), :q)"
+# The query as the article's own language reads it, named `own.query` for filter, rank, headline.
+_OWN = "CROSS JOIN LATERAL (SELECT to_tsquery(newsdesk_ts_config(a.language), :q) AS query) own"
 
 # Marks put in by ts_headline, escaped with the text, then turned into HTML: private-use
 # characters, so no article text can forge a tag.
@@ -41,15 +42,11 @@ _HEADLINE = (
 )
 
 
-class SearchTimedOut(Exception):
-    """PostgreSQL cancelled the statement at the search's time limit."""
-
-
 def _where(filters: ListFilters, params: dict[str, Any]) -> str:
     # The union over every configuration finds candidates in the GIN index; each article is
     # then matched against the query as its own language reads it (another language's stop
     # words and stems would otherwise let `missile -nord` through: Hungarian stems nord `nor`).
-    clauses = ["a.search @@ q.query", f"a.search @@ {_OWN}"]
+    clauses = ["a.search @@ q.query", "a.search @@ own.query"]
     if filters.start is not None or filters.end is not None:
         clauses.append("a.published_start IS NOT NULL")
     if filters.end is not None:
@@ -74,10 +71,19 @@ _ORDER = {
 }
 
 
-def _timeout(session: Session, seconds: float) -> None:
-    """Cancel this transaction's statements past `seconds` (PostgreSQL counts 0 as none)."""
-    millis = max(1, int(seconds * 1000))
-    session.execute(text(f"SET LOCAL statement_timeout = {millis}"))
+def _within(
+    session: Session, seconds: float, sql: str, params: dict[str, Any]
+) -> Sequence[Any] | None:
+    """The rows of `sql`, or None when PostgreSQL cancels it past `seconds` (it counts 0 as no
+    limit: at least a millisecond is set). The limit holds for the rest of the transaction."""
+    session.execute(text(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}"))
+    try:
+        return session.execute(text(sql), params).all()
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
+            session.rollback()
+            return None
+        raise
 
 
 def run_search(
@@ -101,8 +107,8 @@ def run_search(
         WITH q AS (SELECT {_QUERY} AS query),
         m AS MATERIALIZED (
             SELECT a.id, a.language, a.source, a.published_start,
-                   ts_rank(a.search, {_OWN}) AS rank
-            FROM article a, q WHERE {_where(filters, params)}
+                   ts_rank(a.search, own.query) AS rank
+            FROM article a CROSS JOIN q {_OWN} WHERE {_where(filters, params)}
         )
         SELECT
             (SELECT count(*) FROM m),
@@ -119,14 +125,10 @@ def run_search(
                             count(*) AS n
                      FROM m WHERE published_start IS NOT NULL GROUP BY 1) f)
     """
-    try:
-        _timeout(session, seconds)
-        total, page_rows, languages, sources, months = session.execute(text(sql), params).one()
-    except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
-            session.rollback()
-            return SearchOutcome(total=0, hits=[], facets=empty_facets(), timed_out=True)
-        raise
+    rows = _within(session, seconds, sql, params)
+    if rows is None:
+        return SearchOutcome(total=0, hits=[], facets=empty_facets(), timed_out=True)
+    ((total, page_rows, languages, sources, months),) = rows
     hits = [
         Scored(id=int(i), score=round(float(rank), 4) if sort == "relevance" else None)
         for i, rank in page_rows or []
@@ -147,19 +149,12 @@ def snippets(session: Session, tsquery: str, ids: list[int], *, seconds: float) 
     sql = f"""
         SELECT a.id, ts_headline(newsdesk_ts_config(a.language),
                                  translate(left(a.body, {HEADLINE_CHARS}), '<>', :brackets),
-                                 {_OWN}, :options)
-        FROM article a WHERE a.id = ANY(:ids)
+                                 own.query, :options)
+        FROM article a {_OWN} WHERE a.id = ANY(:ids)
     """
     params = {"q": tsquery, "ids": ids, "options": _HEADLINE, "brackets": _LT + _GT}
-    try:
-        _timeout(session, seconds)
-        rows = session.execute(text(sql), params).all()
-    except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
-            session.rollback()
-            return {}
-        raise
-    return {int(i): _marked(extract) for i, extract in rows}
+    rows = _within(session, seconds, sql, params)
+    return {int(i): _marked(extract) for i, extract in rows or []}
 
 
 def _marked(extract: str) -> str:

@@ -75,7 +75,6 @@ class Database:
 
     def __init__(self, url: str, *, read_url: str | None = None) -> None:
         self.url = url
-        self.read_url = read_url
         self.postgres = is_postgres(url)
         if _is_sqlite(url):
             path = url.split("///", 1)[1] if "///" in url else ""
