@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.services.errors import ServiceError
-from app.store.db import is_retryable
+from app.store.db import is_retryable, is_unavailable
 
 log = logging.getLogger("newsdesk.api")
 PROBLEM = "application/problem+json"
@@ -113,6 +113,13 @@ def install(app: FastAPI) -> None:
                 503,
                 "the database cancelled this request in favour of another; retry it",
                 headers={"Retry-After": "1"},
+            )
+        if is_unavailable(exc):  # PostgreSQL restarting, a replica down, connections spent
+            log.warning("database unavailable: %s", str(exc.orig).strip())
+            return problem(
+                503,
+                "the database cannot be reached right now; retry shortly",
+                headers={"Retry-After": "5"},
             )
         return await _unexpected(request, exc)
 

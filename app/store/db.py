@@ -12,6 +12,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.config import PROJECT_ROOT
@@ -62,6 +63,21 @@ def is_retryable(exc: BaseException) -> bool:
     return getattr(getattr(exc, "orig", None), "sqlstate", None) in RETRYABLE
 
 
+# SQLSTATEs of a PostgreSQL server that cannot take the request now: shutting down, restarting,
+# starting up, out of connections; class 08 is a connection that failed or broke.
+_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a database error says the PostgreSQL server could not be reached or could not
+    serve now (no SQLSTATE: the client could not connect at all), as opposed to a fault."""
+    orig = getattr(exc, "orig", None)
+    if type(orig).__module__.split(".")[0] != "psycopg" or not isinstance(exc, OperationalError):
+        return False
+    state: str | None = getattr(orig, "sqlstate", None)
+    return state is None or state.startswith("08") or state in _UNAVAILABLE
+
+
 # Any constant: every process migrating the same PostgreSQL database takes this advisory lock.
 _MIGRATION_LOCK = 7_412_093
 
@@ -104,6 +120,9 @@ class Database:
         """Wait until the read replica has replayed everything committed on the primary so far;
         False if `timeout` seconds pass first. Without a replica there is nothing to wait for,
         nor when the read URL is no standby (a pooler in front of the primary, a promoted one).
+
+        The write is committed before this runs: a replica that cannot be reached (restarting,
+        or not yet holding the database) is waited for like a slow one, never an error.
         """
         if self.read_engine is self.write_engine:
             return True
@@ -115,16 +134,24 @@ class Database:
             "SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn),"
             " NOT pg_is_in_recovery())"
         )
-        with self.read_engine.connect() as replica:
-            while True:
-                caught_up = bool(replica.execute(check, {"lsn": lsn}).scalar_one())
-                replica.rollback()
-                if caught_up:
-                    return True
-                if time.monotonic() >= deadline:
-                    log.warning("the read replica had not replayed %s after %.1f s", lsn, timeout)
-                    return False
-                time.sleep(0.02)
+        while True:
+            try:
+                with self.read_engine.connect() as replica:
+                    while True:
+                        if replica.execute(check, {"lsn": lsn}).scalar_one():
+                            return True
+                        replica.rollback()
+                        if time.monotonic() >= deadline:
+                            break
+                        time.sleep(0.02)
+                problem = "had not replayed"
+            except OperationalError as exc:
+                problem = f"could not be asked ({str(exc.orig).strip()}) whether it had replayed"
+                if time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+            log.warning("the read replica %s %s after %.1f s", problem, lsn, timeout)
+            return False
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""

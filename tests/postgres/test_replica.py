@@ -78,11 +78,24 @@ def replica_port() -> Iterator[int]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _wait_until_replayed(replica_admin: str, database: str | None) -> None:
+    """The test's database was created on the primary after the replica was made: wait until
+    the replica has replayed its creation."""
+    deadline = time.monotonic() + 30
+    with psycopg.connect(replica_admin, autocommit=True) as standby:
+        while not standby.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone():
+            assert time.monotonic() < deadline, f"the replica never had {database}"
+            time.sleep(0.05)
+
+
 def test_reads_and_searches_go_to_the_replica(tmp_path: Path, replica_port: int) -> None:
     primary = postgres_database(tmp_path / "data")
     replica = make_url(primary).set(port=replica_port).render_as_string(hide_password=False)
     admin = make_url(replica).set(drivername="postgresql", database="postgres")
     replica_admin = admin.render_as_string(hide_password=False)
+    _wait_until_replayed(replica_admin, make_url(primary).database)
     with make_client(
         tmp_path, database_url=primary, database_read_url=replica, search_backend="postgres"
     ) as client:
@@ -133,3 +146,27 @@ def test_a_read_url_that_is_no_standby_needs_no_wait(tmp_path: Path) -> None:
         assert db.wait_for_replica(timeout=5) is True
     finally:
         db.dispose()
+
+
+def test_a_replica_that_cannot_be_reached(tmp_path: Path) -> None:
+    """A write is committed on the primary before ?refresh=wait asks the replica: a replica that
+    is down makes the wait run out (201, the article kept), and reads answer 503, not 500."""
+    primary = postgres_database(tmp_path / "data")
+    nowhere = make_url(primary).set(port=_free_port()).render_as_string(hide_password=False)
+    with make_client(
+        tmp_path, database_url=primary, database_read_url=nowhere, search_backend="postgres",
+        refresh_wait_seconds=0.5,
+    ) as client:  # fmt: skip
+        typhoon = {"body": "Le typhon.", "language": "fr"}
+        made = client.post("/v1/articles", params={"refresh": "wait"}, json=typhoon)
+        assert made.status_code == 201, made.text
+        for response in (
+            client.get(f"/v1/articles/{made.json()['id']}"),
+            client.get("/v1/search", params={"q": "typhon"}),
+        ):
+            assert response.status_code == 503, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.headers["retry-after"] == "5"
+    direct_url = make_url(primary).set(drivername="postgresql")
+    with psycopg.connect(direct_url.render_as_string(hide_password=False)) as direct:
+        assert direct.execute("SELECT count(*) FROM article").fetchone() == (1,)
