@@ -78,6 +78,19 @@ def is_unavailable(exc: BaseException) -> bool:
     return state is None or state.startswith("08") or state in _UNAVAILABLE
 
 
+# Where a replica must have replayed to, for everything committed so far to be on it: the
+# primary's insert position (with synchronous_commit off a commit may not be written yet). When
+# the last record ended at a WAL page boundary, that position is the next record's start, past
+# the new page's header (24 bytes; 40 at a segment's start), while a replica's replay position
+# is the end of the last record, the page's start: there the page's start is the target, or an
+# idle primary would leave ?refresh=wait waiting out its time limit.
+_REPLAYED_ONCE_PAST = text(
+    "SELECT CASE WHEN (insert - '0/0'::pg_lsn) % block IN (24, 40)"
+    " THEN insert - (insert - '0/0'::pg_lsn) % block ELSE insert END"
+    " FROM (SELECT pg_current_wal_insert_lsn() AS insert,"
+    " current_setting('wal_block_size')::numeric AS block) AS here"
+)
+
 # Any constant: every process migrating the same PostgreSQL database takes this advisory lock.
 _MIGRATION_LOCK = 7_412_093
 
@@ -127,8 +140,7 @@ class Database:
         if self.read_engine is self.write_engine:
             return True
         with self.write_engine.connect() as primary:
-            # The insert position: with synchronous_commit off a commit may not be written yet.
-            lsn = primary.exec_driver_sql("SELECT pg_current_wal_insert_lsn()").scalar_one()
+            lsn = primary.execute(_REPLAYED_ONCE_PAST).scalar_one()
         deadline = time.monotonic() + timeout
         check = text(
             "SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn),"

@@ -40,9 +40,10 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def replica_port() -> Iterator[int]:
-    """A hot standby of the test cluster, streaming from it; its port."""
+    """A hot standby of the test cluster, streaming from it; its port (one for the module: a
+    base backup of the test cluster takes seconds)."""
     bin_dir = Path(os.environ.get("NEWSDESK_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
     primary = make_url(POSTGRES_ADMIN)
     folder = Path(tempfile.mkdtemp(prefix="newsdesk-replica-"))
@@ -133,6 +134,53 @@ def test_reads_and_searches_go_to_the_replica(tmp_path: Path, replica_port: int)
             time.sleep(0.05)
         assert ids(search(client, "mousson")) == [later_id]
         assert client.get(f"/v1/articles/{later_id}").json()["body"].startswith("La mousson")
+
+
+def _offset_in_page(primary: psycopg.Connection[tuple[int]]) -> int:
+    row = primary.execute(
+        "SELECT ((pg_current_wal_insert_lsn() - '0/0'::pg_lsn)"
+        " % current_setting('wal_block_size')::numeric)::int"
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _end_a_record_on_a_page_boundary(primary: psycopg.Connection[tuple[int]]) -> bool:
+    """Write WAL (logical messages) until a record ends exactly where a WAL page ends, so that
+    the insert position is just past the next page's header; False if other WAL kept getting
+    in the way."""
+    block = int(primary.execute("SHOW wal_block_size").fetchone()[0])  # type: ignore[index]
+    for _ in range(50):
+        room = block - _offset_in_page(primary)
+        # A message of n bytes, prefix 'fill', is a record of MAXALIGN(55 + n) bytes here, or
+        # MAXALIGN(58 + n) once its data passes 255 bytes; n = room - 60 fills the room in both.
+        size = 0 if room < 64 else room - 60  # too little room: cross into the next page first
+        primary.execute("SELECT pg_logical_emit_message(false, 'fill', repeat('x', %s))", (size,))
+        if _offset_in_page(primary) in (24, 40):
+            return True
+    return False
+
+
+def test_refresh_wait_when_a_record_ends_a_wal_page(tmp_path: Path, replica_port: int) -> None:
+    """The primary's insert position is past a page header when its last record ended the page,
+    and a replica that has replayed everything reports the page's start: the wait must see that
+    it is caught up, not wait out its time limit."""
+    primary = postgres_database(tmp_path / "data")
+    replica = make_url(primary).set(port=replica_port).render_as_string(hide_password=False)
+    admin = make_url(replica).set(drivername="postgresql", database="postgres")
+    _wait_until_replayed(admin.render_as_string(hide_password=False), make_url(primary).database)
+    db = Database(primary, read_url=replica)
+    try:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as wal:
+            for _ in range(20):
+                assert _end_a_record_on_a_page_boundary(wal)
+                caught_up = db.wait_for_replica(timeout=3)
+                if _offset_in_page(wal) in (24, 40):  # no other WAL came while it waited
+                    assert caught_up
+                    return
+            pytest.fail("other WAL kept moving the primary's insert position")
+    finally:
+        db.dispose()
 
 
 def test_a_read_url_that_is_no_standby_needs_no_wait(tmp_path: Path) -> None:
