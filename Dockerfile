@@ -32,13 +32,13 @@ RUN python -m venv /opt/venv \
     && pip install --no-cache-dir -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# Then the project, installed in editable mode from /opt/newsdesk: the code finds migrations/ and
-# data/sample/ beside app/ (app/config.py's PROJECT_ROOT), and a wheel would not carry them.
+# Then the project itself, installed as its wheel installs anywhere: migrations/ and data/sample/
+# travel inside the package (pyproject.toml maps them to app/bundled/); the sources then go.
 COPY app/ app/
 COPY migrations/ migrations/
 COPY data/sample/ data/sample/
-RUN pip install --no-cache-dir --no-deps -e . \
-    && python -m compileall -q app migrations
+RUN pip install --no-cache-dir --no-deps . \
+    && rm -rf app migrations data build ./*.egg-info
 
 ENV NEWSDESK_DATA_DIR=/data
 VOLUME /data

@@ -10,6 +10,11 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# An installed wheel carries migrations/ and data/sample/ inside the package (pyproject.toml maps
+# them there); a checkout, or an editable install of one, has them beside app/.
+_BUNDLED = Path(__file__).resolve().parent / "bundled"
+MIGRATIONS_DIR = _BUNDLED / "migrations" if _BUNDLED.is_dir() else PROJECT_ROOT / "migrations"
+SAMPLE_DIR = _BUNDLED / "sample" if _BUNDLED.is_dir() else PROJECT_ROOT / "data" / "sample"
 
 
 class Settings(BaseSettings):
@@ -38,7 +43,7 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     max_json_depth: int = Field(default=16, ge=2)
-    sample_dir: Path = PROJECT_ROOT / "data" / "sample"
+    sample_dir: Path = SAMPLE_DIR
 
     bulk_max_items: int = Field(default=10_000, ge=1)
     query_max_chars: int = Field(default=500, ge=1)

@@ -28,7 +28,7 @@ import httpx
 import psycopg
 from sqlalchemy import make_url
 
-from app.config import PROJECT_ROOT
+from app.config import SAMPLE_DIR
 from bench.common import free_port, start_server
 from bench.compare import (
     QUERIES,
@@ -125,7 +125,7 @@ load_label = "8 clients × 10 s"
 def main() -> None:
     global load_label
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", type=Path, default=[PROJECT_ROOT / "data" / "sample"])
+    parser.add_argument("paths", nargs="*", type=Path, default=[SAMPLE_DIR])
     parser.add_argument("--postgres", default=os.environ.get("NEWSDESK_TEST_POSTGRES"))
     parser.add_argument("--sizes", nargs="+", type=int, default=[20_000])
     parser.add_argument("--clients", type=int, default=8)

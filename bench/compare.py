@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from app.config import PROJECT_ROOT
+from app.config import SAMPLE_DIR
 from app.ingest.article import ArticleCreate, prepare
 from app.ingest.dates import parse_partial_date
 from app.ingest.files import find_files, read_file
@@ -500,7 +500,7 @@ load_label = "8 clients × 10 s"
 def main() -> None:
     global load_label
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", type=Path, default=[PROJECT_ROOT / "data" / "sample"])
+    parser.add_argument("paths", nargs="*", type=Path, default=[SAMPLE_DIR])
     parser.add_argument("--sizes", nargs="+", type=int, default=[20_000])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10)

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
-from app.config import PROJECT_ROOT
+from app.config import SAMPLE_DIR
 from app.ingest.article import ArticleCreate
 from app.ingest.files import find_files, read_file
 from bench.common import free_port, start_server
@@ -48,7 +48,7 @@ HOSTILE = [
 
 
 def _load_copies(client: httpx.Client, copies: int) -> None:
-    sample = PROJECT_ROOT / "data" / "sample"
+    sample = SAMPLE_DIR
     articles = [
         item.model_dump(exclude_none=True)
         for path in find_files([sample])

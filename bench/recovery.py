@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import orjson
 
-from app.config import PROJECT_ROOT
+from app.config import SAMPLE_DIR
 from app.ingest.article import ArticleCreate
 from app.ingest.files import find_files, read_file
 from bench.common import check, free_port, start_server
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=5000)
     parser.add_argument("--limit", type=int, default=0, help="use the first N articles only")
     args = parser.parse_args()
-    files = find_files(args.paths or [PROJECT_ROOT / "data" / "sample"])
+    files = find_files(args.paths or [SAMPLE_DIR])
     corpus = [
         item.model_dump(exclude_none=True)
         for path in files

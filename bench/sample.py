@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from app.config import PROJECT_ROOT, Settings
+from app.config import SAMPLE_DIR, Settings
 from app.ingest.article import ArticleCreate
 from app.ingest.files import find_files, read_file
 from app.main import create_app
@@ -39,7 +39,7 @@ QUERIES = [
 
 
 def main(paths: list[Path]) -> None:
-    files = find_files(paths or [PROJECT_ROOT / "data" / "sample"])
+    files = find_files(paths or [SAMPLE_DIR])
     items = [
         item.model_dump(exclude_none=True)
         for path in files

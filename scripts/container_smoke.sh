@@ -154,17 +154,17 @@ ok "EXPOSE 8000"
 [[ $(podman image inspect --format '{{json .Config.Volumes}}' "$image") == *'"/data"'* ]] ||
     fail "/data is not a volume"
 ok "VOLUME /data"
-# app/config.py finds migrations/ and data/sample/ beside the app/ package it is imported from.
+# The project is installed as a wheel: migrations/ and data/sample/ travel inside the package.
 layout=$(pod run --rm "${run_options[@]}" --entrypoint python "$image" -c '
 import sys
-from app.config import PROJECT_ROOT, Settings
-from app.store.db import MIGRATIONS_DIR
+import app
+from app.config import MIGRATIONS_DIR, Settings
 s = Settings()
-print(PROJECT_ROOT, s.data_dir, sys.version.split()[0])
+print(app.__file__, s.data_dir, sys.version.split()[0])
 sys.exit(not (MIGRATIONS_DIR.is_dir() and s.sample_dir.is_dir()))') ||
-    fail "migrations/ or data/sample/ not found beside app/ in the image: $layout"
-read -r root data_dir python_version <<<"$layout"
-ok "app/ imported from $root (migrations/ and data/sample/ beside it), data in $data_dir, Python $python_version"
+    fail "the migrations or the sample are missing from the installed package: $layout"
+read -r package data_dir python_version <<<"$layout"
+ok "app imported from $package (its migrations and sample inside), data in $data_dir, Python $python_version"
 
 step "without NEWSDESK_API_KEYS the server refuses to listen on 0.0.0.0"
 if timeout 120 podman run --name newsdesk-smoke-nokey "${run_options[@]}" "$image" \

@@ -15,9 +15,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from app.config import PROJECT_ROOT
+from app.config import MIGRATIONS_DIR
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 log = logging.getLogger("newsdesk.store")
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,9 +29,18 @@ class Server:
     """`newsdesk serve` on a data directory; `kill()` sends SIGKILL to every process of it."""
 
     def __init__(
-        self, data_dir: Path, *, workers: int = 1, host: str = "127.0.0.1", **env: str
+        self,
+        data_dir: Path,
+        *,
+        workers: int = 1,
+        host: str = "127.0.0.1",
+        program: Path = NEWSDESK,
+        options: Sequence[str] = (),
+        **env: str,
     ) -> None:
         self.data_dir = data_dir
+        self.program = program  # the `newsdesk` script to run; `options` follow `serve`'s own
+        self.options = options
         self.workers = workers
         self.host = host
         self.port = free_port()
@@ -51,8 +61,8 @@ class Server:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
-                    *(str(NEWSDESK), "serve", "--host", self.host, "--port", str(self.port)),
-                    *("--workers", str(self.workers)),
+                    *(str(self.program), "serve", "--host", self.host, "--port", str(self.port)),
+                    *("--workers", str(self.workers), *self.options),
                 ],
                 env=self.env,
                 stdout=log,
