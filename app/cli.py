@@ -46,12 +46,13 @@ def _settings() -> Settings:
         raise click.ClickException(f"invalid configuration: {problems}") from None
 
 
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 @click.group()
 def main() -> None:
     """Newsdesk: a search API for news archives."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
 
 
 @main.command()
@@ -82,7 +83,18 @@ def serve(host: str, port: int, workers: int, sample: bool) -> None:
         _load_sample(settings)
     # Worker processes configure logging from this dict, so Newsdesk's own logs reach them too.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    log_config["loggers"]["newsdesk"] = {"handlers": ["default"], "level": "INFO"}
+    # Their own handler, with the time, and no propagation: the root logger printed them again.
+    log_config["formatters"]["newsdesk"] = {"format": _LOG_FORMAT}
+    log_config["handlers"]["newsdesk"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "newsdesk",
+        "stream": "ext://sys.stderr",
+    }
+    log_config["loggers"]["newsdesk"] = {
+        "handlers": ["newsdesk"],
+        "level": "INFO",
+        "propagate": False,
+    }
     uvicorn.run(
         "app.main:app",
         host=host,
@@ -99,7 +111,7 @@ def _load_sample(settings: Settings) -> None:
     from app.store.db import Database
 
     db = Database(settings.resolved_database_url)
-    db.migrate()
+    db.migrate(wait=settings.database_wait_seconds)
     with db.reading() as session:
         empty = store.count_articles(session=session) == 0
     if empty:
@@ -222,7 +234,7 @@ def reindex() -> None:
     _refuse_on_postgres_search(settings, "reindex")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    db.migrate()
+    db.migrate(wait=settings.database_wait_seconds)
     indexes = IndexStore(settings.index_dir)
     with db.reading() as session:
         total = store.count_articles(session=session)

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # A streaming replica of that PostgreSQL database: searches and reads go there.
     database_read_url: str | None = None
+    # At start, how long to wait for a PostgreSQL that does not accept connections yet (one
+    # starting beside the API, or restarting) before giving up.
+    database_wait_seconds: float = Field(default=60.0, ge=0)
     # "whoosh": the index in DATA_DIR/index (one machine); "postgres": PostgreSQL's full-text
     # search in the store itself, which any number of API replicas share.
     search_backend: Literal["whoosh", "postgres"] = "whoosh"

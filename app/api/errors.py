@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.services.errors import ServiceError
-from app.store.db import is_retryable, is_unavailable
+from app.store.db import is_retryable, is_unavailable, unavailable_reason
 
 log = logging.getLogger("newsdesk.api")
 PROBLEM = "application/problem+json"
@@ -115,7 +115,7 @@ def install(app: FastAPI) -> None:
                 headers={"Retry-After": "1"},
             )
         if is_unavailable(exc):  # PostgreSQL restarting, a replica down, connections spent
-            log.warning("database unavailable: %s", str(exc.orig).strip())
+            log.warning("database unavailable: %s", unavailable_reason(exc))
             return problem(
                 503,
                 "the database cannot be reached right now; retry shortly",

@@ -4,25 +4,40 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.api.deps import RuntimeDep
 from app.api.schemas import HealthResponse, IndexHealth, StoreHealth
 from app.store import articles as store
+from app.store.db import log_failure
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("newsdesk.health")
 
 
-@router.get("/health", summary="Health of the store and the index")
-def health(runtime: RuntimeDep) -> HealthResponse:
+@router.get(
+    "/health",
+    summary="Health of the store and the index",
+    description="200 when `status` is `ok`; 503, with the same body, when it is `degraded` (the "
+    "store cannot be reached, or the index is not open or its writer has failed), so that a "
+    "load balancer or an orchestrator that reads only the status code takes the node out.",
+    responses={503: {"model": HealthResponse, "description": "Degraded"}},
+)
+def health(runtime: RuntimeDep, response: Response) -> HealthResponse:
+    report = _report(runtime)
+    if report.status != "ok":
+        response.status_code = 503
+    return report
+
+
+def _report(runtime: RuntimeDep) -> HealthResponse:
     articles = pending = documents = segments = None
     try:
         with runtime.db.reading() as session:
             articles = store.count_articles(session=session)
             pending = store.count_pending(session=session)
-    except Exception:
-        log.exception("store health check failed")
+    except Exception as exc:
+        log_failure(log, "store health check failed", exc)
     writer, searchers = runtime.writer, runtime.searchers
     if writer is None or searchers is None:  # PostgreSQL search: the store is the index
         return HealthResponse(

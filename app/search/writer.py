@@ -14,13 +14,14 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sqlalchemy.exc import OperationalError
 from whoosh.reading import SegmentReader
 
 from app import memory
 from app.search.index import IndexStore
 from app.search.schema import to_document
 from app.store import articles as store
-from app.store.db import Database
+from app.store.db import Database, is_unavailable, log_failure
 
 log = logging.getLogger("newsdesk.indexer")
 
@@ -81,9 +82,18 @@ def wait_until_indexed(db: Database, outbox_ids: list[int], timeout: float) -> b
     """
     deadline = time.monotonic() + timeout
     while True:
-        with db.reading() as session:
-            if not store.outbox_contains(session=session, ids=outbox_ids):
-                return True
+        try:
+            with db.reading(primary=True) as session:
+                if not store.outbox_contains(session=session, ids=outbox_ids):
+                    return True
+        except OperationalError as exc:  # the rows are committed: wait for PostgreSQL too
+            if not is_unavailable(exc):
+                raise
+            if time.monotonic() > deadline:
+                log_failure(log, "waiting for the index", exc)
+                return False
+            time.sleep(0.1)
+            continue
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
@@ -158,7 +168,7 @@ class IndexWriterThread:
 
     def drain(self) -> int:
         """Index one batch from the outbox; returns how many outbox rows it settled."""
-        with self._db.reading() as session:
+        with self._db.reading(primary=True) as session:
             if not store.fetch_outbox(session=session, limit=1):
                 return 0
         # Take Whoosh's lock before reading the batch, so that no other writer can commit an
@@ -171,7 +181,7 @@ class IndexWriterThread:
             self._wake.set()
             return 0
         try:
-            with self._db.reading() as session:
+            with self._db.reading(primary=True) as session:
                 rows = store.fetch_outbox(session=session, limit=self._batch_size)
                 article_ids = sorted({row.article_id for row in rows})
                 found = store.get_articles(session=session, ids=article_ids)
@@ -211,7 +221,7 @@ class IndexWriterThread:
         name, ix = self._indexes.live()
         before = len(ix._segments())
         while not self._stopping.is_set():
-            with self._db.reading() as session:
+            with self._db.reading(primary=True) as session:
                 if store.count_pending(session=session):
                     break
             writer = ix.writer(timeout=30.0)
@@ -242,7 +252,7 @@ class IndexWriterThread:
                 settled = self.drain()
                 self.last_error = None
             except Exception as exc:  # keep the thread alive; the rows stay in the outbox
-                log.exception("indexing batch failed; retrying")
+                log_failure(log, "indexing batch failed; retrying", exc)
                 self.last_error = type(exc).__name__
                 settled = 0
                 self._stopping.wait(1.0)
@@ -252,8 +262,10 @@ class IndexWriterThread:
                 merged = True
                 try:
                     self.consolidate()
-                except Exception:
-                    log.exception("idle merge failed")
+                except Exception as exc:
+                    log_failure(log, "idle merge failed", exc)
+                    if is_unavailable(exc):  # again once PostgreSQL is back and all is idle
+                        last_work, merged = time.monotonic(), False
                 memory.release()  # the batches and merges are done: give their memory back
             if settled == 0:
                 self._wake.wait(self._poll)

@@ -83,7 +83,7 @@ class ArticleService:
         """Refuse writes while the indexer's backlog is past its bound, rather than grow it."""
         if self._max_pending is None or not self._outbox:
             return
-        with self._db.reading() as session:
+        with self._db.reading(primary=True) as session:
             pending = store.count_pending(session=session)
         if pending > self._max_pending:
             raise Overloaded(

@@ -78,7 +78,7 @@ class Runtime:
         # Workers start together: one at a time migrates and opens (or recreates) the index.
         with (settings.data_dir / "setup.lock").open("a+b") as setup_lock:
             fcntl.flock(setup_lock, fcntl.LOCK_EX)
-            db.migrate()
+            db.migrate(wait=settings.database_wait_seconds)
             indexes = prepare_index(settings, db)
         writer: IndexWriterThread | IndexerProcess
         if settings.indexer == "process":
@@ -118,7 +118,7 @@ class Runtime:
     def _start_postgres(cls, settings: Settings, db: Database) -> Runtime:
         """PostgreSQL search: no index files, no writer; the migration (under an advisory lock,
         for replicas starting together) creates the full-text columns and index."""
-        db.migrate()
+        db.migrate(wait=settings.database_wait_seconds)
         articles = ArticleService(
             db=db, writer=None, refresh_timeout=settings.refresh_wait_seconds, outbox=False
         )

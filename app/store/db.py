@@ -77,6 +77,21 @@ def is_unavailable(exc: BaseException) -> bool:
     return state is None or state.startswith("08") or state in _UNAVAILABLE
 
 
+def unavailable_reason(exc: BaseException) -> str:
+    """The driver's own first line on why the server could not be reached."""
+    lines = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """Log a failed step: one line while PostgreSQL cannot be reached (it comes back by itself,
+    and a traceback a second would bury the log), the traceback for anything else."""
+    if is_unavailable(exc):
+        logger.warning("%s: the database is unavailable (%s)", what, unavailable_reason(exc))
+    else:
+        logger.error("%s", what, exc_info=exc)
+
+
 # Where a replica must have replayed to, for everything committed so far to be on it: the
 # primary's insert position (with synchronous_commit off a commit may not be written yet). When
 # the last record ended at a WAL page boundary, that position is the next record's start, past
@@ -117,9 +132,12 @@ class Database:
             )
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """A session for reads."""
-        with Session(self.read_engine) as session:
+    def reading(self, *, primary: bool = False) -> Iterator[Session]:
+        """A session for reads; on the primary when `primary` (the index outbox and the write
+        path's own checks must not lag behind a replica, nor fail with it). On SQLite both
+        engines open the one file, and the writers' engine would take the write lock."""
+        engine = self.write_engine if primary and self.postgres else self.read_engine
+        with Session(engine) as session:
             yield session
 
     @contextmanager
@@ -157,15 +175,31 @@ class Database:
                         time.sleep(0.02)
                 problem = "had not replayed"
             except OperationalError as exc:
-                problem = f"could not be asked ({str(exc.orig).strip()}) whether it had replayed"
+                problem = f"could not be asked ({unavailable_reason(exc)}) whether it had replayed"
                 if time.monotonic() < deadline:
                     time.sleep(0.1)
                     continue
             log.warning("the read replica %s %s after %.1f s", problem, lsn, timeout)
             return False
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+    def _wait_until_reachable(self, wait: float) -> None:
+        """Wait up to `wait` seconds for a PostgreSQL that cannot be reached yet."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                with self.write_engine.connect():
+                    return
+            except OperationalError as exc:
+                if not is_unavailable(exc) or time.monotonic() >= deadline:
+                    raise
+                log_failure(log, f"waiting up to {wait:.0f} s for the database at start", exc)
+                time.sleep(1.0)
+
+    def migrate(self, *, wait: float = 0.0) -> None:
+        """Bring the schema to the newest Alembic revision, once the database can be reached
+        (within `wait` seconds)."""
+        if self.postgres:
+            self._wait_until_reachable(wait)
         with self.write_engine.connect() as connection:
             if self.postgres:  # replicas starting together: one migrates, the others wait
                 connection.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")

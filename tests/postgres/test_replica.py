@@ -3,11 +3,13 @@ made with `pg_basebackup -R` from the test cluster and started beside it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -196,14 +198,18 @@ def test_a_read_url_that_is_no_standby_needs_no_wait(tmp_path: Path) -> None:
         db.dispose()
 
 
-def test_a_replica_that_cannot_be_reached(tmp_path: Path) -> None:
-    """A write is committed on the primary before ?refresh=wait asks the replica: a replica that
-    is down makes the wait run out (201, the article kept), and reads answer 503, not 500."""
+@pytest.mark.parametrize("backend", ["postgres", "whoosh"])
+def test_a_replica_that_cannot_be_reached(tmp_path: Path, backend: str) -> None:
+    """A write is committed on the primary before ?refresh=wait asks the replica (or, with the
+    Whoosh index, the outbox it reads there): a replica that is down makes the wait run out (201,
+    the article kept); reads answer 503, not 500, and /health says degraded with a 503. The
+    Whoosh index's outbox is read on the primary: its writes are indexed, and waited for, as
+    if there were no replica."""
     primary = postgres_database(tmp_path / "data")
     nowhere = make_url(primary).set(port=_free_port()).render_as_string(hide_password=False)
     with make_client(
-        tmp_path, database_url=primary, database_read_url=nowhere, search_backend="postgres",
-        refresh_wait_seconds=0.5,
+        tmp_path, database_url=primary, database_read_url=nowhere, search_backend=backend,
+        indexer="process", refresh_wait_seconds=0.5 if backend == "postgres" else 60,
     ) as client:  # fmt: skip
         typhoon = {"body": "Le typhon.", "language": "fr"}
         made = client.post("/v1/articles", params={"refresh": "wait"}, json=typhoon)
@@ -215,6 +221,65 @@ def test_a_replica_that_cannot_be_reached(tmp_path: Path) -> None:
             assert response.status_code == 503, response.text
             assert response.headers["content-type"] == "application/problem+json"
             assert response.headers["retry-after"] == "5"
+        health = client.get("/health")
+        assert health.status_code == 503
+        assert health.json()["status"] == "degraded"
+        assert health.json()["store"] == {"ok": False, "articles": None}
     direct_url = make_url(primary).set(drivername="postgresql")
     with psycopg.connect(direct_url.render_as_string(hide_password=False)) as direct:
         assert direct.execute("SELECT count(*) FROM article").fetchone() == (1,)
+
+
+@contextlib.contextmanager
+def _accepting_late(port: int, target: int, delay: float) -> Iterator[None]:
+    """After `delay` seconds, accept on `port` and relay each connection to `target`: a
+    PostgreSQL that starts accepting connections late."""
+    sockets: list[socket.socket] = []
+    stop = threading.Event()
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+
+    def serve() -> None:
+        if stop.wait(delay):
+            return
+        listener = socket.create_server(("127.0.0.1", port))
+        listener.settimeout(0.1)
+        sockets.append(listener)
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            upstream = socket.create_connection(("127.0.0.1", target))
+            sockets.extend((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+
+    relay = threading.Thread(target=serve, daemon=True)
+    relay.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        relay.join(timeout=5)
+        for each in sockets:
+            each.close()
+
+
+def test_the_server_waits_for_postgresql_at_start(tmp_path: Path) -> None:
+    """A PostgreSQL that accepts connections only after the API starts (both started together)
+    is waited for, up to NEWSDESK_DATABASE_WAIT_SECONDS, rather than the start failing."""
+    primary = make_url(postgres_database(tmp_path / "data"))
+    port = _free_port()
+    assert primary.port is not None
+    late = primary.set(port=port).render_as_string(hide_password=False)
+    with (
+        _accepting_late(port, primary.port, delay=2.0),
+        make_client(tmp_path, database_url=late, database_wait_seconds=30) as client,
+    ):
+        made = client.post("/v1/articles", params={"refresh": "wait"}, json={"body": "Tard."})
+        assert made.status_code == 201, made.text
+        assert client.get("/health").json()["status"] == "ok"
