@@ -53,6 +53,8 @@ _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def main() -> None:
     """Newsdesk: a search API for news archives."""
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
+    # Alembic lists its autogenerate plugins at every start; the migrations it runs still show.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @main.command()
