@@ -111,12 +111,6 @@ class CJKBigramTokenizer(Tokenizer):  # type: ignore[misc]
                 yield token
 
 
-def cjk_grams(text: str) -> list[str]:
-    """The CJK runs of a text as the CJK analyser indexes them, in order: overlapping bigrams,
-    a run of one character as itself; other words left out."""
-    return [run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(max(len(run) - 1, 1))]
-
-
 def stop_words(lang: str) -> frozenset[str]:
     """The stop list used for a language (empty where Whoosh has none)."""
     words = set(stopwords_for_language(lang)) if has_stopwords(lang) else set()

@@ -7,10 +7,6 @@ the configuration the query runs under (folding accents, dropping stop words, st
 of several words (a phrase, `d’artillerie`) becomes a chain of `<->`. Fields become weights:
 the title is A, the body B and the source C; a bare term may match A or B.
 
-Chinese, Japanese and Korean text is read both ways: as the word PostgreSQL's parser makes of a
-run of CJK characters, or as a phrase of its bigrams, which articles in those languages also
-carry (migration 0003), so that `탄도미사일` finds `탄도미사일을`.
-
 What does not carry over: `term~` matches the term exactly (PostgreSQL has no fuzzy lexemes),
 and a phrase's slop (`"a b"~3`) is dropped (its words must be adjacent).
 """
@@ -23,7 +19,6 @@ from whoosh import qparser, query
 from whoosh.analysis import RegexTokenizer
 from whoosh.fields import TEXT, Schema
 
-from app.search.analysis import cjk_grams
 from app.search.query import CheckedQuery, QueryError, with_newsdesk_syntax
 from app.search.schema import build_schema
 
@@ -47,24 +42,21 @@ def _token(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _leaf(words: str, fieldname: str, *, prefix: bool = False) -> str | None:
-    """A word, prefix or phrase; or'ed with its CJK text as bigrams when it has any."""
-    if not _HAS_WORD.search(words):
-        return None
-    weights = _WEIGHTS[fieldname]
-    typed = f"{_token(words)}:{'*' if prefix else ''}{weights}"
-    grams = cjk_grams(words)
-    return f"({typed} | {_token(' '.join(grams))}:{weights})" if grams else typed
-
-
 def _render(node: query.Query) -> str | None:
     """tsquery text for a node; None for a node that cannot match anything (no word in it)."""
     if isinstance(node, query.Phrase):
-        return _leaf(" ".join(node.words), node.fieldname)
+        words = " ".join(node.words)
+        if not _HAS_WORD.search(words):
+            return None
+        return f"{_token(words)}:{_WEIGHTS[node.fieldname]}"
     if isinstance(node, query.Prefix):
-        return _leaf(node.text, node.fieldname, prefix=True)
+        if not _HAS_WORD.search(node.text):
+            return None
+        return f"{_token(node.text)}:*{_WEIGHTS[node.fieldname]}"
     if isinstance(node, (query.Term, query.FuzzyTerm)):  # a fuzzy term is matched exactly
-        return _leaf(node.text, node.fieldname)
+        if not _HAS_WORD.search(node.text):
+            return None
+        return f"{_token(node.text)}:{_WEIGHTS[node.fieldname]}"
     if isinstance(node, query.Not):
         inner = _render(node.query)
         return None if inner is None else f"!({inner})"
