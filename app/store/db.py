@@ -67,6 +67,10 @@ def is_retryable(exc: BaseException) -> bool:
 _UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
+# A connection refused for a mistake in the URL, which waiting does not cure.
+_MISTAKES = ("does not exist", "authentication failed", "no pg_hba.conf entry")
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether a database error says the PostgreSQL server could not be reached or could not
     serve now (no SQLSTATE: the client could not connect at all), as opposed to a fault."""
@@ -74,7 +78,9 @@ def is_unavailable(exc: BaseException) -> bool:
     if type(orig).__module__.split(".")[0] != "psycopg" or not isinstance(exc, OperationalError):
         return False
     state: str | None = getattr(orig, "sqlstate", None)
-    return state is None or state.startswith("08") or state in _UNAVAILABLE
+    if state is None:  # libpq's own failures carry no SQLSTATE: a wrong URL is no outage
+        return not any(mistake in str(orig) for mistake in _MISTAKES)
+    return state.startswith("08") or state in _UNAVAILABLE
 
 
 def unavailable_reason(exc: BaseException) -> str:
@@ -98,10 +104,10 @@ def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
 # the new page's header (24 bytes; 40 at a segment's start), while a replica's replay position
 # is the end of the last record, the page's start: there the page's start is the target, or an
 # idle primary would leave ?refresh=wait waiting out its time limit.
+# In bytes from '0/0' (pg_lsn minus numeric needs PostgreSQL 14; pg_lsn minus pg_lsn does not).
 _REPLAYED_ONCE_PAST = text(
-    "SELECT CASE WHEN (insert - '0/0'::pg_lsn) % block IN (24, 40)"
-    " THEN insert - (insert - '0/0'::pg_lsn) % block ELSE insert END"
-    " FROM (SELECT pg_current_wal_insert_lsn() AS insert,"
+    "SELECT CASE WHEN at % block IN (24, 40) THEN at - at % block ELSE at END"
+    " FROM (SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn AS at,"
     " current_setting('wal_block_size')::numeric AS block) AS here"
 )
 
@@ -160,7 +166,7 @@ class Database:
             lsn = primary.execute(_REPLAYED_ONCE_PAST).scalar_one()
         deadline = time.monotonic() + timeout
         check = text(
-            "SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn),"
+            "SELECT coalesce(pg_last_wal_replay_lsn() - '0/0'::pg_lsn >= CAST(:lsn AS numeric),"
             " NOT pg_is_in_recovery())"
         )
         while True:
