@@ -82,6 +82,7 @@ def wait_until_indexed(db: Database, outbox_ids: list[int], timeout: float) -> b
     """
     deadline = time.monotonic() + timeout
     while True:
+        failure: OperationalError | None = None
         try:
             with db.reading(primary=True) as session:
                 if not store.outbox_contains(session=session, ids=outbox_ids):
@@ -89,14 +90,12 @@ def wait_until_indexed(db: Database, outbox_ids: list[int], timeout: float) -> b
         except OperationalError as exc:  # the rows are committed: wait for PostgreSQL too
             if not is_unavailable(exc):
                 raise
-            if time.monotonic() > deadline:
-                log_failure(log, "waiting for the index", exc)
-                return False
-            time.sleep(0.1)
-            continue
+            failure = exc
         if time.monotonic() > deadline:
+            if failure is not None:
+                log_failure(log, "waiting for the index", failure)
             return False
-        time.sleep(0.02)
+        time.sleep(0.1 if failure else 0.02)
 
 
 class IndexWriterThread:

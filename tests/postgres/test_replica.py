@@ -81,9 +81,13 @@ def replica_port() -> Iterator[int]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _wait_until_replayed(replica_admin: str, database: str | None) -> None:
-    """The test's database was created on the primary after the replica was made: wait until
-    the replica has replayed its creation."""
+def _on_replica(primary: str, replica_port: int) -> tuple[str, str]:
+    """The replica's URL for the test's database, and its admin URL, once it has replayed the
+    database's creation (made on the primary after the replica)."""
+    replica = make_url(primary).set(port=replica_port).render_as_string(hide_password=False)
+    admin = make_url(replica).set(drivername="postgresql", database="postgres")
+    replica_admin = admin.render_as_string(hide_password=False)
+    database = make_url(primary).database
     deadline = time.monotonic() + 30
     with psycopg.connect(replica_admin, autocommit=True) as standby:
         while not standby.execute(
@@ -91,14 +95,12 @@ def _wait_until_replayed(replica_admin: str, database: str | None) -> None:
         ).fetchone():
             assert time.monotonic() < deadline, f"the replica never had {database}"
             time.sleep(0.05)
+    return replica, replica_admin
 
 
 def test_reads_and_searches_go_to_the_replica(tmp_path: Path, replica_port: int) -> None:
     primary = postgres_database(tmp_path / "data")
-    replica = make_url(primary).set(port=replica_port).render_as_string(hide_password=False)
-    admin = make_url(replica).set(drivername="postgresql", database="postgres")
-    replica_admin = admin.render_as_string(hide_password=False)
-    _wait_until_replayed(replica_admin, make_url(primary).database)
+    replica, replica_admin = _on_replica(primary, replica_port)
     with make_client(
         tmp_path, database_url=primary, database_read_url=replica, search_backend="postgres"
     ) as client:
@@ -168,9 +170,7 @@ def test_refresh_wait_when_a_record_ends_a_wal_page(tmp_path: Path, replica_port
     and a replica that has replayed everything reports the page's start: the wait must see that
     it is caught up, not wait out its time limit."""
     primary = postgres_database(tmp_path / "data")
-    replica = make_url(primary).set(port=replica_port).render_as_string(hide_password=False)
-    admin = make_url(replica).set(drivername="postgresql", database="postgres")
-    _wait_until_replayed(admin.render_as_string(hide_password=False), make_url(primary).database)
+    replica, _ = _on_replica(primary, replica_port)
     db = Database(primary, read_url=replica)
     try:
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as wal:
