@@ -1,27 +1,36 @@
-"""Analysers. Their names are pickled into the index's TOC: never rename or move them.
+"""Analysis: what a text becomes in the index, and what a query word becomes, per language.
 
-The chain is tokenise, lowercase, stop words, fold accents, then stem. Stop words come before
-folding (the French list holds accented words such as `été`); folding comes before stemming, so
-that `coree` and `Corée` reach the stemmer as the same word.
+The chain is tokenise, lowercase, fold accents, then stem; folding comes before stemming, so
+that `coree` and `Corée` reach the stemmer as the same word. Stop words are indexed like any
+word: a query drops them in the languages that list them (`la` for French articles, `the` for
+English ones) unless it holds nothing else, and a phrase keeps them in place, so that
+`« la Corée du Nord »` is that phrase and `to be or not to be` finds Hamlet.
+
+Words in Cyrillic or Greek are also indexed as their Latin transliteration (anyascii), in the
+same position, so that `golunov` finds « Голунов » and `Голунов` finds « Golunov ».
+
+The analyser classes are pickled into the index's TOC: never rename or move them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from anyascii import anyascii
 from whoosh.analysis import (
     Analyzer,
     CharsetFilter,
+    Filter,
     LowercaseFilter,
     RegexTokenizer,
-    StemFilter,
-    StopFilter,
     Token,
     Tokenizer,
 )
-from whoosh.lang import has_stemmer, has_stopwords, stopwords_for_language
+from whoosh.lang import has_stemmer, has_stopwords, stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
 
 _CJK = (
@@ -30,8 +39,11 @@ _CJK = (
 )
 # Words (keeping decimals such as 7.4 whole) outside CJK scripts; runs of CJK characters apart.
 WORD_PATTERN = rf"[^\W{_CJK}]+(?:[.,]\d+)*"
+_WORD = re.compile(WORD_PATTERN)
 _CJK_OR_WORD = re.compile(rf"[{_CJK}]+|{WORD_PATTERN}")
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
+# Scripts whose words also get a Latin form: Greek and Cyrillic.
+_TRANSLITERATED = re.compile("[\u0370-\u03ff\u0400-\u052f]")
 
 # Languages Whoosh can stem; each gets its own title and body fields.
 STEMMED_LANGUAGES = tuple(
@@ -56,9 +68,199 @@ STEMMED_LANGUAGES = tuple(
     if has_stemmer(lang)
 )
 CJK_LANGUAGES = ("ja", "ko", "zh")
+FOLD_SUFFIX = "xx"
+CJK_SUFFIX = "cjk"
+# The field families of the index: one per stemmed language, one folding, one for CJK text.
+SUFFIXES = (*STEMMED_LANGUAGES, FOLD_SUFFIX, CJK_SUFFIX)
 
 # Elided forms that the French list lacks (`jusqu’à`, `lorsqu’il`…).
 _EXTRA_STOPS = {"fr": {"jusqu", "lorsqu", "puisqu", "quoiqu"}}
+
+
+def suffix_for(language: str) -> str:
+    """Which field family analyses text in this language."""
+    if language in STEMMED_LANGUAGES:
+        return language
+    if language in CJK_LANGUAGES:
+        return CJK_SUFFIX
+    return FOLD_SUFFIX
+
+
+@functools.cache
+def stop_words(lang: str) -> frozenset[str]:
+    """The stop list of a field family (empty where Whoosh has none)."""
+    words = set(stopwords_for_language(lang)) if has_stopwords(lang) else set()
+    return frozenset(words | _EXTRA_STOPS.get(lang, set()))
+
+
+def fold(word: str) -> str:
+    """Lower case without accents."""
+    return word.lower().translate(accent_map)
+
+
+@functools.cache
+def _stemmer(lang: str) -> Callable[[str], str]:
+    if lang not in STEMMED_LANGUAGES:
+        return str
+    stem: Callable[[str], str] = stemmer_for_language(lang)
+    return functools.lru_cache(maxsize=100_000)(stem)
+
+
+def term_form(word: str, lang: str) -> str:
+    """A whole word folded and stemmed as the family does: what `word*` and `word~` expand."""
+    return _stemmer(lang)(fold(word))
+
+
+def latin_key(word: str) -> str:
+    """A Latin spelling with the choices transliterations disagree on made one way: `y` and
+    `ii` as `i`, apostrophes dropped (`Shoygu`, `Shoigu` → `shoigu`; `Naval'nyy` → `navalni`)."""
+    key = word.lower().replace("'", "").replace("y", "i")
+    return re.sub("i{2,}", "i", key)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _latin_spellings(folded: str, lang: str) -> tuple[str, ...]:
+    """The Latin spellings of a Cyrillic or Greek word: its transliteration and that of its
+    stem, as words (PostgreSQL stems them itself)."""
+    forms = {latin_key(anyascii(w)) for w in (folded, _stemmer(lang)(folded))}
+    return tuple(sorted(f for f in forms if len(f) > 1 and f.isascii()))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _latin_forms(folded: str, lang: str) -> tuple[str, ...]:
+    """The Latin terms indexed beside a Cyrillic or Greek word: its Latin spellings, each
+    stemmed as the family stems Latin words."""
+    stem = _stemmer(lang)
+    forms = {stem(w) for w in _latin_spellings(folded, lang)}
+    forms.discard(stem(folded))
+    return tuple(sorted(forms))
+
+
+def latin_spellings(text: str, language: str) -> str | None:
+    """The Latin spellings of the Cyrillic and Greek words of a text, space-separated, for
+    PostgreSQL's vector (the Whoosh analyser indexes the same words); None without any."""
+    if not _TRANSLITERATED.search(text):
+        return None
+    lang = suffix_for(language)
+    found: dict[str, None] = {}
+    for match in _WORD.finditer(text):
+        folded = fold(match.group(0))
+        if _TRANSLITERATED.search(folded):
+            found.update(dict.fromkeys(_latin_spellings(folded, lang)))
+    return " ".join(found) or None
+
+
+@dataclass(frozen=True)
+class WordToken:
+    """One word of a text as a field family reads it."""
+
+    surface: str  # as written
+    folded: str  # lower case without accents
+    text: str  # the indexed term
+    alternatives: tuple[str, ...]  # other terms in the same position (Latin forms)
+    spellings: tuple[str, ...]  # the words those terms come from (for PostgreSQL)
+    stop: bool
+    start: int
+    end: int
+
+
+def word_tokens(value: str, lang: str, *, keep_cjk: bool | None = None) -> list[WordToken]:
+    """The words of `value` as the field family `lang` analyses them. Runs of CJK characters
+    are kept whole in the CJK family (and with `keep_cjk`); other families skip them, as their
+    analysers do."""
+    stops = stop_words(lang)
+    stem = _stemmer(lang)
+    pattern = _CJK_OR_WORD if (lang == CJK_SUFFIX if keep_cjk is None else keep_cjk) else _WORD
+    out = []
+    for match in pattern.finditer(value):
+        surface = match.group(0)
+        lowered = surface.lower()
+        folded = lowered.translate(accent_map)
+        text = stem(folded)
+        if _TRANSLITERATED.search(folded):
+            alternatives = _latin_forms(folded, lang)
+            spellings = _latin_spellings(folded, lang)
+        elif folded.isascii() and (key := latin_key(folded)) != folded:
+            # `zelensky` meets the `zelenski` of « Зеленский »
+            alternatives, spellings = (stem(key),), (key,)
+        else:
+            alternatives = spellings = ()
+        out.append(
+            WordToken(
+                surface=surface,
+                folded=folded,
+                text=text,
+                alternatives=alternatives,
+                spellings=spellings,
+                stop=lowered in stops,
+                start=match.start(),
+                end=match.end(),
+            )
+        )
+    return out
+
+
+class LanguageAnalyzer(Analyzer):  # type: ignore[misc]
+    """Tokenise, lowercase, fold accents, stem (for a stemmed language), in one pass; the
+    Latin forms of Cyrillic and Greek words in the same position. Stop words are kept."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"lang": self.lang}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.lang = state["lang"]
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.lang == getattr(other, "lang", None)
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.lang))
+
+    def __repr__(self) -> str:
+        return f"LanguageAnalyzer({self.lang!r})"
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        stem = _stemmer(self.lang)
+        lang = self.lang
+        pos = start_pos
+        matches = _WORD.finditer(value) if tokenize else [re.match(r"(?s).*", value)]
+        for match in matches:
+            if match is None:
+                continue
+            lowered = match.group(0).lower()
+            folded = lowered.translate(accent_map)
+            token.text = stem(folded)
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = match.group(0)
+            if positions:
+                token.pos = pos
+            if chars:
+                token.startchar = start_char + match.start()
+                token.endchar = start_char + match.end()
+            yield token
+            if not folded.isascii() and _TRANSLITERATED.search(folded):
+                for form in _latin_forms(folded, lang):
+                    token.text = form
+                    yield token
+            pos += 1
 
 
 class CJKBigramTokenizer(Tokenizer):  # type: ignore[misc]
@@ -92,11 +294,7 @@ class CJKBigramTokenizer(Tokenizer):  # type: ignore[misc]
         for match in _CJK_OR_WORD.finditer(value):
             text = match.group(0)
             start = match.start()
-            if _CJK_RUN.fullmatch(text) and len(text) > 1:
-                pieces = [(text[i : i + 2], start + i) for i in range(len(text) - 1)]
-            else:
-                pieces = [(text, start)]
-            for piece, offset in pieces:
+            for piece, offset in bigrams(text, start):
                 token.text = piece
                 token.boost = 1.0
                 token.stopped = False
@@ -111,24 +309,16 @@ class CJKBigramTokenizer(Tokenizer):  # type: ignore[misc]
                 yield token
 
 
-def stop_words(lang: str) -> frozenset[str]:
-    """The stop list used for a language (empty where Whoosh has none)."""
-    words = set(stopwords_for_language(lang)) if has_stopwords(lang) else set()
-    return frozenset(words | _EXTRA_STOPS.get(lang, set()))
+def bigrams(text: str, start: int = 0) -> list[tuple[str, int]]:
+    """A run of CJK characters as overlapping bigrams with their offsets; other words whole."""
+    if _CJK_RUN.fullmatch(text) and len(text) > 1:
+        return [(text[i : i + 2], start + i) for i in range(len(text) - 1)]
+    return [(text, start)]
 
 
-def stemming_analyzer(lang: str) -> Analyzer:
-    """Tokenise, lowercase, stop words, fold accents, stem: for languages Whoosh can stem."""
-    chain = RegexTokenizer(WORD_PATTERN) | LowercaseFilter()
-    stops = stop_words(lang)
-    if stops:
-        chain = chain | StopFilter(stoplist=stops)
-    return chain | CharsetFilter(accent_map) | StemFilter(lang=lang, cachesize=50_000)
-
-
-def folding_analyzer() -> Analyzer:
-    """Tokenise, lowercase, fold accents: for languages without a stemmer."""
-    return RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map)
+def language_analyzer(lang: str) -> Analyzer:
+    """The analyser of a stemmed language's fields, or of the folding family (FOLD_SUFFIX)."""
+    return LanguageAnalyzer(lang)
 
 
 def cjk_analyzer() -> Analyzer:
@@ -136,6 +326,26 @@ def cjk_analyzer() -> Analyzer:
     return CJKBigramTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
 
 
+# A term of the spelling dictionary: the word folded, then as written (lower case).
+SPELLING_SEPARATOR = "\x1f"
+
+
+class SpellingFilter(Filter):  # type: ignore[misc]
+    """`folded␟written`: the dictionary is searched by folded words and shows written ones."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for token in tokens:
+            token.text = f"{token.text.translate(accent_map)}{SPELLING_SEPARATOR}{token.text}"
+            yield token
+
+
 def spelling_analyzer() -> Analyzer:
-    """Real words, lowercased but neither folded nor stemmed: the dictionary of `did_you_mean`."""
-    return RegexTokenizer(r"[^\W\d_]{3,}") | LowercaseFilter()
+    """Real words (lowercased, never stemmed), keyed by their folded form: the dictionary of
+    `did_you_mean`."""
+    return RegexTokenizer(r"[^\W\d_]{3,}") | LowercaseFilter() | SpellingFilter()

@@ -25,8 +25,9 @@ from whoosh.collectors import (
 from whoosh.searching import Searcher
 
 from app.search import columns
-from app.search.expansion import closest_term, deadline_at
-from app.search.schema import SUFFIXES, UNDATED, microseconds, suffix_for
+from app.search.analysis import SPELLING_SEPARATOR, SUFFIXES, fold, suffix_for
+from app.search.expansion import closest_word, deadline_at
+from app.search.schema import UNDATED, microseconds
 from app.store.articles import ListFilters
 
 SNIPPET_CHARS = 240
@@ -334,12 +335,12 @@ def similar(
 
 
 def spelling_suggestion(searcher: Searcher, word: str) -> str | None:
-    """A real word close to `word` from the index's dictionary, or None."""
-    lowered = word.lower()
-    if len(lowered) < 3 or not lowered.isalpha():
+    """A real word close to `word` (accents aside) from the index's dictionary, the most
+    frequent among the nearest; None when `word` is a word of the corpus."""
+    folded = fold(word)
+    if len(folded) < 3 or not folded.isalpha():
         return None  # numbers, codes and identifiers are not misspellings
-    reader = searcher.reader()
-    if reader.frequency("spell", lowered) > 0:
-        return None
     # Raises TimeLimit past the deadline set by the caller (`expansion.deadline_at`).
-    return closest_term(reader, "spell", lowered, maxdist=2, prefix=1)
+    return closest_word(
+        searcher.reader(), "spell", folded, maxdist=2, prefix=1, separator=SPELLING_SEPARATOR
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -63,21 +64,30 @@ class BoundedFuzzyTerm(query.FuzzyTerm):  # type: ignore[misc]
                 yield word
 
 
-def closest_term(
-    reader: IndexReader, fieldname: str, word: str, *, maxdist: int, prefix: int
+def closest_word(
+    reader: IndexReader, fieldname: str, word: str, *, maxdist: int, prefix: int, separator: str
 ) -> str | None:
-    """The term of `fieldname` nearest to `word` (then the most frequent), other than itself."""
+    """The word of a spelling dictionary (terms `folded␟written`) nearest to the folded `word`,
+    then the most frequent, as written; None when `word` is in it or nothing is near."""
     field = reader.schema[fieldname]
-    best: tuple[int, int, str] | None = None
+    if any(True for _ in reader.expand_prefix(fieldname, word + separator)):
+        return None  # a word of the corpus is never corrected
+    nearest: dict[str, tuple[int, Counter[str]]] = {}
     for btext in _checked(reader.expand_prefix(fieldname, word[:prefix])):
-        candidate = field.from_bytes(btext)
-        distance = OSA.distance(candidate, word, score_cutoff=maxdist)
-        if distance > maxdist or candidate == word:
+        folded, _, written = field.from_bytes(btext).partition(separator)
+        distance = OSA.distance(folded, word, score_cutoff=maxdist)
+        if distance > maxdist:
             continue
-        rank = (distance, -reader.doc_frequency(fieldname, btext), candidate)
-        if best is None or rank < best:
-            best = rank
-    return best[2] if best else None
+        entry = nearest.setdefault(folded, (distance, Counter()))
+        entry[1][written] += reader.doc_frequency(fieldname, btext)
+    if not nearest:
+        return None
+    _, _, best = min(
+        (distance, -sum(spellings.values()), folded)
+        for folded, (distance, spellings) in nearest.items()
+    )
+    spellings = nearest[best][1]
+    return min(spellings, key=lambda written: (-spellings[written], written))
 
 
 def bounded(node: query.Query) -> query.Query:

@@ -1,15 +1,17 @@
 """Searching with PostgreSQL's full-text engine: the matches, their total and facets, a page,
 snippets and similar articles, each in one round trip (NEWSDESK_SEARCH_BACKEND=postgres).
 
-The vectors live in `article.search` (migration 0002): built with the configuration of each
-article's language, title weighted A, body B, source C, in a GIN index. The language of a query
-is unknown, so it is analysed under every configuration and the results joined with `||`: an
-article matches when the query, read as its own language reads it, does.
+The vectors live in `article.search` (migrations 0002 and 0003): built with the configuration
+of each article's language, title weighted A, body B, source C, in a GIN index. The language of
+a query is unknown, so it comes as one tsquery text per configuration (app.search.tsquery),
+whose union finds candidates in the index: an article matches when the query, read as its own
+language reads it, does.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,18 +20,29 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.search.engine import Scored, SearchOutcome, empty_facets
+from app.search.tsquery import FAMILIES, config_name
 from app.store.articles import ListFilters
 
 # Configurations of migration 0002 (its STEMMERS, and `simple` for every other language).
-_STEMMED: tuple[str, ...] = ("ar", "da", "de", "en", "es", "fi", "fr", "hu")
-_STEMMED += ("it", "nl", "no", "pt", "ro", "ru", "sv")
-CONFIGS = (*(f"newsdesk_{code}" for code in _STEMMED), "newsdesk_simple")
-# to_tsquery under every configuration, joined; :q is the text from app.search.tsquery.
-_QUERY = " || ".join(f"to_tsquery('{name}'::regconfig, :q)" for name in CONFIGS)
+CONFIGS = tuple(config_name(family) for family in FAMILIES)
 
 HEADLINE_CHARS = 20_000
-# The query as the article's own language reads it, named `own.query` for filter, rank, headline.
-_OWN = "CROSS JOIN LATERAL (SELECT to_tsquery(newsdesk_ts_config(a.language), :q) AS query) own"
+# The query as the article's own language reads it, named `own.query` for filter, rank, headline
+# (NULL, which matches nothing, where nothing of the query can match in that language).
+_OWN = (
+    "CROSS JOIN LATERAL (SELECT to_tsquery(newsdesk_ts_config(a.language), "
+    "CAST(:queries AS jsonb) ->> CAST(newsdesk_ts_config(a.language) AS text)) AS query) own"
+)
+
+
+def _union(queries: dict[str, str]) -> str:
+    """The tsquery of every configuration joined: candidates for the GIN index."""
+    return " || ".join(
+        f"to_tsquery('{name}'::regconfig, CAST(:queries AS jsonb) ->> '{name}')"
+        for name in CONFIGS
+        if name in queries
+    )
+
 
 # Marks put in by ts_headline, escaped with the text, then turned into HTML: private-use
 # characters, so no article text can forge a tag.
@@ -88,7 +101,7 @@ def _within(
 
 def run_search(
     session: Session,
-    tsquery: str,
+    queries: dict[str, str],
     *,
     filters: ListFilters,
     sort: str,
@@ -96,15 +109,16 @@ def run_search(
     page_size: int,
     seconds: float,
 ) -> SearchOutcome:
-    """Total, facets and one page of ids for a tsquery; `timed_out` with nothing found when
-    PostgreSQL stops it at the time limit (it has no partial results to give)."""
+    """Total, facets and one page of ids for the tsquery texts of each configuration (not
+    empty); `timed_out` with nothing found when PostgreSQL stops it at the time limit (it has no
+    partial results to give)."""
     params: dict[str, Any] = {
-        "q": tsquery,
+        "queries": json.dumps(queries),
         "limit": page_size,
         "offset": (page - 1) * page_size,
     }
     sql = f"""
-        WITH q AS (SELECT {_QUERY} AS query),
+        WITH q AS (SELECT {_union(queries)} AS query),
         m AS MATERIALIZED (
             SELECT a.id, a.language, a.source, a.published_start,
                    ts_rank(a.search, own.query) AS rank
@@ -140,7 +154,9 @@ def run_search(
     return SearchOutcome(total=int(total), hits=hits, facets=facets)
 
 
-def snippets(session: Session, tsquery: str, ids: list[int], *, seconds: float) -> dict[int, str]:
+def snippets(
+    session: Session, queries: dict[str, str], ids: list[int], *, seconds: float
+) -> dict[int, str]:
     """HTML-escaped extracts of these articles' bodies with the matched words in `<mark>`;
     none (the caller shows openings) if they take more than `seconds`. ts_headline parses the
     whole text it is given, so it gets the body's first HEADLINE_CHARS characters."""
@@ -152,7 +168,12 @@ def snippets(session: Session, tsquery: str, ids: list[int], *, seconds: float) 
                                  own.query, :options)
         FROM article a {_OWN} WHERE a.id = ANY(:ids)
     """
-    params = {"q": tsquery, "ids": ids, "options": _HEADLINE, "brackets": _LT + _GT}
+    params = {
+        "queries": json.dumps(queries),
+        "ids": ids,
+        "options": _HEADLINE,
+        "brackets": _LT + _GT,
+    }
     rows = _within(session, seconds, sql, params)
     return {int(i): _marked(extract) for i, extract in rows or []}
 

@@ -7,15 +7,26 @@ string is checked before it reaches the parser, and the parsed tree is checked a
 
 from __future__ import annotations
 
-import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from whoosh import qparser, query
-from whoosh.fields import Schema
-from whoosh.qparser import syntax
+from whoosh.analysis import RegexTokenizer
+from whoosh.fields import TEXT, Schema
 
+from app.search.analysis import (
+    CJK_SUFFIX,
+    FOLD_SUFFIX,
+    WordToken,
+    bigrams,
+    fold,
+    stop_words,
+    term_form,
+    word_tokens,
+)
 from app.search.expansion import bounded
+from app.search.schema import build_schema
 
 QUOTES = str.maketrans(dict.fromkeys("«»“”„‟", '"'))
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
@@ -130,44 +141,6 @@ def check_query(
     return CheckedQuery(text="".join(chars), words=words)
 
 
-class FieldFamilyPlugin(qparser.Plugin):  # type: ignore[misc]
-    """Spreads `title:` and `body:` over the per-language title and body fields."""
-
-    def __init__(self, families: dict[str, list[str]]) -> None:
-        self.families = families
-
-    def filters(self, parser: qparser.QueryParser) -> list[tuple[object, int]]:
-        return [(self.do_families, 105)]  # after FieldsPlugin (100), before Multifield (110)
-
-    def do_families(self, parser: qparser.QueryParser, group: syntax.GroupNode) -> syntax.GroupNode:
-        for i, node in enumerate(group):
-            if isinstance(node, syntax.GroupNode):
-                group[i] = self.do_families(parser, node)
-            elif node.has_fieldname and node.fieldname not in (None, *FIELDS):
-                # Only the documented fields: the others are the index's own machinery.
-                start = getattr(node, "startchar", None)
-                raise QueryError(
-                    f"unknown field `{node.fieldname}:`; use title:, body: or source:",
-                    None if start is None else max(0, start - len(node.fieldname) - 1),
-                )
-            elif node.has_fieldname and node.fieldname in self.families:
-                copies = []
-                for name in self.families[node.fieldname]:
-                    clone = copy.copy(node)
-                    clone.set_fieldname(name, override=True)
-                    copies.append(clone)
-                group[i] = syntax.OrGroup(copies)
-        return group
-
-
-def _build_parser(schema: Schema, suffixes: tuple[str, ...]) -> qparser.QueryParser:
-    titles = [f"title_{s}" for s in suffixes]
-    bodies = [f"body_{s}" for s in suffixes]
-    parser = with_newsdesk_syntax(qparser.MultifieldParser(titles + bodies, schema))
-    parser.add_plugin(FieldFamilyPlugin({"title": titles, "body": bodies}))
-    return parser
-
-
 def with_newsdesk_syntax(parser: qparser.QueryParser) -> qparser.QueryParser:
     """The syntax DESIGN.md offers: no wildcards but a final `*`, no single quotes, ranges or
     `*:*`; fuzzy terms. Both search backends parse with it."""
@@ -194,31 +167,181 @@ def _first_error(node: query.Query) -> str | None:
     return None
 
 
+def _raw_parser() -> qparser.QueryParser:
+    # Words as typed, split on white space only: each engine analyses them per language.
+    raw = TEXT(analyzer=RegexTokenizer(r"\S+"), phrase=True)
+    # The index's own field names too, so that `lang:fr` is refused like any unknown field.
+    names = {*build_schema().names(), "text", *FIELDS}
+    return with_newsdesk_syntax(qparser.QueryParser("text", Schema(**dict.fromkeys(names, raw))))
+
+
+_RAW_PARSER: qparser.QueryParser | None = None
+
+
+def parse(checked: CheckedQuery) -> query.Query:
+    """The query's tree with its words as typed (fields `text`, `title`, `body`, `source`):
+    parsed once, then compiled by each search backend; raises QueryError."""
+    global _RAW_PARSER
+    if _RAW_PARSER is None:
+        _RAW_PARSER = _raw_parser()
+    try:
+        parsed = _RAW_PARSER.parse(checked.text)
+    except Exception as exc:  # the parser raises ValueError, AttributeError, RecursionError…
+        raise QueryError(f"the query could not be parsed ({type(exc).__name__})") from None
+    error = _first_error(parsed)
+    if error:
+        raise QueryError(f"the query could not be parsed: {error}")
+    for leaf in parsed.leaves():
+        if leaf.field() not in ("text", *FIELDS):
+            found = checked.text.find(f"{leaf.field()}:")
+            raise QueryError(
+                f"unknown field `{leaf.field()}:`; use title:, body: or source:",
+                None if found < 0 else found,
+            )
+    result: query.Query = parsed
+    return result
+
+
+def positive_leaves(node: query.Query) -> Iterator[query.Query]:
+    """The leaves of a tree that are not negated."""
+    if isinstance(node, query.Not):
+        return
+    if isinstance(node, query.AndNot):
+        yield from positive_leaves(node.a)
+        return
+    if node.is_leaf():
+        yield node
+        return
+    for child in node.children():
+        yield from positive_leaves(child)
+
+
+def drops_stop_words(tree: query.Query, lang: str) -> bool:
+    """Whether the family `lang` drops the stop words of the query's plain words: unless they
+    are all it has (`la`, `to be or not to be`). Phrases always keep them."""
+    if not stop_words(lang):
+        return False
+    for leaf in positive_leaves(tree):
+        if type(leaf) is query.Term and leaf.fieldname != "source":
+            if any(not t.stop for t in word_tokens(leaf.text, lang)):
+                return True
+        elif leaf is not query.NullQuery:
+            return True
+    return False
+
+
+_FAMILY_FIELDS = {"text": ("title", "body"), "title": ("title",), "body": ("body",)}
+
+
+class _FamilyCompiler:
+    """The raw tree as one field family's Whoosh query."""
+
+    def __init__(self, suffix: str, *, drop_stops: bool) -> None:
+        self.suffix = suffix
+        self.drop_stops = drop_stops
+
+    def fields(self, leaf: query.Query) -> tuple[str, list[str]]:
+        if leaf.fieldname == "source":
+            return FOLD_SUFFIX, ["source"]
+        return self.suffix, [f"{f}_{self.suffix}" for f in _FAMILY_FIELDS[leaf.fieldname]]
+
+    def token(self, token: WordToken, fields: list[str], lang: str, boost: float) -> query.Query:
+        if lang == CJK_SUFFIX:
+            pieces = [piece for piece, _ in bigrams(token.text)]
+            if len(pieces) > 1:
+                return _any([query.Phrase(f, pieces, boost=boost) for f in fields])
+        texts = (token.text, *token.alternatives)
+        return _any([query.Term(f, text, boost=boost) for f in fields for text in texts])
+
+    def compile(self, node: query.Query) -> query.Query | None:
+        if type(node) is query.Term:
+            lang, fields = self.fields(node)
+            tokens = word_tokens(node.text, lang)
+            if self.drop_stops and lang != FOLD_SUFFIX:
+                tokens = [t for t in tokens if not t.stop]
+            parts = [self.token(t, fields, lang, node.boost) for t in tokens]
+            return _all(parts)
+        if isinstance(node, query.Phrase):
+            lang, fields = self.fields(node)
+            tokens = word_tokens(" ".join(node.words), lang)
+            if lang == CJK_SUFFIX:
+                texts = [piece for t in tokens for piece, _ in bigrams(t.text)]
+            else:
+                texts = [t.text for t in tokens]
+            if len(texts) <= 1:
+                return _all([self.token(t, fields, lang, node.boost) for t in tokens])
+            return _any([query.Phrase(f, texts, slop=node.slop, boost=node.boost) for f in fields])
+        if isinstance(node, (query.Prefix, query.FuzzyTerm)):
+            lang, fields = self.fields(node)
+            text = fold(node.text) if lang == CJK_SUFFIX else term_form(node.text, lang)
+            if not text:
+                return None
+            if isinstance(node, query.Prefix):
+                return _any([query.Prefix(f, text, boost=node.boost) for f in fields])
+            return _any(
+                [
+                    query.FuzzyTerm(
+                        f,
+                        text,
+                        boost=node.boost,
+                        maxdist=node.maxdist,
+                        # Shared first letters keep the scan of the term dictionary short;
+                        # never more than the term's length, which makes Whoosh raise.
+                        prefixlength=min(2, len(text)),
+                    )
+                    for f in fields
+                ]
+            )
+        if isinstance(node, query.Not):
+            inner = self.compile(node.query)
+            return None if inner is None else query.Not(inner, boost=node.boost)
+        if isinstance(node, (query.AndNot, query.AndMaybe)):
+            a, b = self.compile(node.a), self.compile(node.b)
+            if a is None or b is None:
+                return a
+            return type(node)(a, b, boost=node.boost)
+        if isinstance(node, (query.And, query.Or)):
+            children = [c for c in map(self.compile, node.children()) if c is not None]
+            if not children:
+                return None
+            if len(children) == 1:
+                return children[0]
+            return type(node)(children, boost=node.boost)
+        if node is query.NullQuery:
+            return None
+        raise QueryError(f"the query could not be parsed ({type(node).__name__})")
+
+
+def _any(parts: list[query.Query]) -> query.Query:
+    return parts[0] if len(parts) == 1 else query.Or(parts)
+
+
+def _all(parts: list[query.Query]) -> query.Query | None:
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else query.And(parts)
+
+
 class QueryCompiler:
-    """Parses checked queries against the language fields in use; parsers are built once."""
+    """Compiles checked queries for the language field families in use: each article is
+    matched by the query as its own language reads it."""
 
     def __init__(self, schema: Schema) -> None:
         self._schema = schema
-        self._parsers: dict[tuple[str, ...], qparser.QueryParser] = {}
 
     def compile(self, checked: CheckedQuery, *, suffixes: tuple[str, ...]) -> query.Query:
-        """Parse for the given language fields; raises QueryError."""
-        parser = self._parsers.get(suffixes)
-        if parser is None:
-            parser = self._parsers.setdefault(suffixes, _build_parser(self._schema, suffixes))
-        try:
-            parsed = parser.parse(checked.text)
-        except QueryError:
-            raise
-        except Exception as exc:  # the parser raises ValueError, AttributeError, RecursionError…
-            raise QueryError(f"the query could not be parsed ({type(exc).__name__})") from None
-        error = _first_error(parsed)
-        if error:
-            raise QueryError(f"the query could not be parsed: {error}")
-        for leaf in parsed.leaves():
-            if isinstance(leaf, query.FuzzyTerm):
-                # Shared first letters keep the scan of the term dictionary short; never more
-                # than the analysed term's length, which makes Whoosh raise IndexError.
-                leaf.prefixlength = min(2, len(leaf.text))
-        result: query.Query = parsed.accept(bounded)
+        """The Whoosh query over these families; raises QueryError."""
+        return self.compile_tree(parse(checked), suffixes=suffixes)
+
+    def compile_tree(self, tree: query.Query, *, suffixes: tuple[str, ...]) -> query.Query:
+        """The Whoosh query of a parsed tree over these families."""
+        families = []
+        for suffix in suffixes:
+            compiler = _FamilyCompiler(suffix, drop_stops=drops_stop_words(tree, suffix))
+            compiled = compiler.compile(tree)
+            if compiled is not None:
+                families.append(compiled)
+        if not families:
+            return query.NullQuery
+        result: query.Query = _any(families).accept(bounded)
         return result

@@ -10,21 +10,19 @@ from whoosh.fields import COLUMN, ID, NUMERIC, TEXT, FieldType, Schema
 from whoosh.formats import Existence
 
 from app.search.analysis import (
-    CJK_LANGUAGES,
-    STEMMED_LANGUAGES,
+    CJK_SUFFIX,
+    FOLD_SUFFIX,
+    SUFFIXES,
     cjk_analyzer,
-    folding_analyzer,
+    language_analyzer,
     spelling_analyzer,
-    stemming_analyzer,
+    suffix_for,
 )
 from app.store.models import Article
 
 # Bump on any change to the fields or the analysers: a mismatch rebuilds the index at start-up.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TITLE_BOOST = 2.0
-FOLD_SUFFIX = "xx"
-CJK_SUFFIX = "cjk"
-SUFFIXES = (*STEMMED_LANGUAGES, FOLD_SUFFIX, CJK_SUFFIX)
 # Dates are microseconds since the epoch in sortable columns. Sort keys put undated articles
 # last both ways; UNDATED is also their span, which no date filter overlaps.
 UNDATED = -(2**62)
@@ -35,15 +33,6 @@ _EPOCH = datetime(1970, 1, 1)
 def microseconds(moment: datetime) -> int:
     """A naive UTC datetime as whole microseconds since the epoch (exact, no float)."""
     return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def suffix_for(language: str) -> str:
-    """Which field family analyses text in this language."""
-    if language in STEMMED_LANGUAGES:
-        return language
-    if language in CJK_LANGUAGES:
-        return CJK_SUFFIX
-    return FOLD_SUFFIX
 
 
 def _column() -> COLUMN:
@@ -58,26 +47,23 @@ def build_schema() -> Schema:
         "lang": ID(stored=True, sortable=True),
         "source_key": ID,
         "source_name": ID(sortable=True),
-        "source": TEXT(analyzer=folding_analyzer()),
+        "source": TEXT(analyzer=language_analyzer(FOLD_SUFFIX)),
         "month": ID(sortable=True),
         # Columns only (not indexed): sorting reads ts_new/ts_old, date filters ts_new/ts_end.
         "ts_new": _column(),
         "ts_old": _column(),
         "ts_end": _column(),
         # `title:` and `body:` in a query name these; the parser spreads them over the languages.
-        "title": TEXT(analyzer=folding_analyzer()),
-        "body": TEXT(analyzer=folding_analyzer()),
+        "title": TEXT(analyzer=language_analyzer(FOLD_SUFFIX)),
+        "body": TEXT(analyzer=language_analyzer(FOLD_SUFFIX)),
         "spell": FieldType(Existence(), analyzer=spelling_analyzer()),
     }
     for suffix in SUFFIXES:
-        if suffix == FOLD_SUFFIX:
-            analyzer = folding_analyzer()
-            multitoken = "default"
-        elif suffix == CJK_SUFFIX:
+        if suffix == CJK_SUFFIX:
             analyzer = cjk_analyzer()
             multitoken = "phrase"
         else:
-            analyzer = stemming_analyzer(suffix)
+            analyzer = language_analyzer(suffix)
             multitoken = "default"
         fields[f"title_{suffix}"] = TEXT(
             analyzer=analyzer, field_boost=TITLE_BOOST, multitoken_query=multitoken

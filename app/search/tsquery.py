@@ -1,10 +1,15 @@
-"""A checked query string as the text of a PostgreSQL tsquery (NEWSDESK_SEARCH_BACKEND=postgres).
+"""A checked query as PostgreSQL tsquery texts, one per text-search configuration
+(NEWSDESK_SEARCH_BACKEND=postgres).
 
-The string is parsed by the same Whoosh parser as on the Whoosh backend, so that both backends
-read `OR`, `NOT`, `-term`, parentheses, phrases, fields and `prefix*` alike; the tree becomes
-`to_tsquery` syntax in which every word stays a quoted token. PostgreSQL analyses each token with
-the configuration the query runs under (folding accents, dropping stop words, stemming); a token
-of several words (a phrase, `d’artillerie`) becomes a chain of `<->`. Fields become weights:
+The query is parsed once (`app.search.query.parse`), as on the Whoosh backend, so that both
+backends read `OR`, `NOT`, `-term`, parentheses, phrases, fields and `prefix*` alike. Each
+configuration gets the query as its language reads it: that language's stop words are dropped
+from plain words unless the query holds nothing else, and a phrase keeps them in place (the
+configurations index every word, migration 0003). Every word stays a quoted token, which
+PostgreSQL analyses with the configuration (folding accents, stemming); a phrase is one token of
+several words, which becomes a chain of `<->`. A word of several parts (`Jong-un`,
+`d’artillerie`) is the AND of its parts, without the stop words among them. A Latin or Cyrillic
+word may also be matched by its other spellings (`golunov` | `Голунов`). Fields become weights:
 the title is A, the body B and the source C; a bare term may match A or B.
 
 What does not carry over: `term~` matches the term exactly (PostgreSQL has no fuzzy lexemes),
@@ -15,26 +20,20 @@ from __future__ import annotations
 
 import re
 
-from whoosh import qparser, query
-from whoosh.analysis import RegexTokenizer
-from whoosh.fields import TEXT, Schema
+from whoosh import query
 
-from app.search.query import CheckedQuery, QueryError, with_newsdesk_syntax
-from app.search.schema import build_schema
+from app.search.analysis import FOLD_SUFFIX, STEMMED_LANGUAGES, word_tokens
+from app.search.query import CheckedQuery, QueryError, drops_stop_words, parse
 
 _WEIGHTS = {"text": "AB", "title": "A", "body": "B", "source": "C"}
 _HAS_WORD = re.compile(r"[^\W_]")
+# The families of migration 0002's configurations: a stemmed language each, then `simple`.
+FAMILIES = (*STEMMED_LANGUAGES, FOLD_SUFFIX)
 
 
-def _parser() -> qparser.QueryParser:
-    # Words as typed, split on white space only: PostgreSQL does the analysis.
-    raw = TEXT(analyzer=RegexTokenizer(r"\S+"), phrase=True)
-    # The Whoosh schema's own field names too, so that `lang:fr` is refused as it is there.
-    schema = Schema(**dict.fromkeys([*build_schema().names(), "text"], raw))
-    return with_newsdesk_syntax(qparser.QueryParser("text", schema))
-
-
-_PARSER = _parser()
+def config_name(family: str) -> str:
+    """The text-search configuration of a family (migration 0002)."""
+    return "newsdesk_simple" if family == FOLD_SUFFIX else f"newsdesk_{family}"
 
 
 def _token(text: str) -> str:
@@ -42,60 +41,71 @@ def _token(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _render(node: query.Query) -> str | None:
-    """tsquery text for a node; None for a node that cannot match anything (no word in it)."""
-    if isinstance(node, query.Phrase):
-        words = " ".join(node.words)
-        if not _HAS_WORD.search(words):
-            return None
-        return f"{_token(words)}:{_WEIGHTS[node.fieldname]}"
-    if isinstance(node, query.Prefix):
-        if not _HAS_WORD.search(node.text):
-            return None
-        return f"{_token(node.text)}:*{_WEIGHTS[node.fieldname]}"
-    if isinstance(node, (query.Term, query.FuzzyTerm)):  # a fuzzy term is matched exactly
-        if not _HAS_WORD.search(node.text):
-            return None
-        return f"{_token(node.text)}:{_WEIGHTS[node.fieldname]}"
-    if isinstance(node, query.Not):
-        inner = _render(node.query)
-        return None if inner is None else f"!({inner})"
-    if isinstance(node, query.AndNot):
-        positive, negative = _render(node.a), _render(node.b)
-        if positive is None or negative is None:
-            return positive
-        return f"({positive}) & !({negative})"
-    if isinstance(node, query.AndMaybe):
-        return _render(node.a)
-    if isinstance(node, (query.And, query.Or)):
-        parts = [p for p in (_render(child) for child in node.children()) if p is not None]
+class _Renderer:
+    """The parsed tree as one family's tsquery text."""
+
+    def __init__(self, family: str, *, drop_stops: bool) -> None:
+        self.family = family
+        self.drop_stops = drop_stops
+
+    def term(self, node: query.Term) -> str | None:
+        weight = _WEIGHTS[node.fieldname]
+        source = node.fieldname == "source"
+        tokens = word_tokens(node.text, FOLD_SUFFIX if source else self.family, keep_cjk=True)
+        if self.drop_stops and not source:
+            tokens = [t for t in tokens if not t.stop]
+        parts = []
+        for t in tokens:
+            words = [f"{_token(w)}:{weight}" for w in (t.surface, *t.spellings)]
+            parts.append(words[0] if len(words) == 1 else "(" + " | ".join(words) + ")")
         if not parts:
             return None
-        joiner = " & " if isinstance(node, query.And) else " | "
-        return "(" + joiner.join(parts) + ")"
-    if node is query.NullQuery:
-        return None
-    raise QueryError(f"the query could not be parsed ({type(node).__name__})")
+        return parts[0] if len(parts) == 1 else "(" + " & ".join(parts) + ")"
+
+    def render(self, node: query.Query) -> str | None:
+        """tsquery text for a node; None for a node that cannot match anything."""
+        if isinstance(node, query.Phrase):
+            words = " ".join(node.words)
+            if not _HAS_WORD.search(words):
+                return None
+            return f"{_token(words)}:{_WEIGHTS[node.fieldname]}"
+        if isinstance(node, query.Prefix):
+            if not _HAS_WORD.search(node.text):
+                return None
+            return f"{_token(node.text)}:*{_WEIGHTS[node.fieldname]}"
+        if isinstance(node, query.FuzzyTerm):  # matched exactly
+            return self.term(query.Term(node.fieldname, node.text))
+        if isinstance(node, query.Term):
+            return self.term(node)
+        if isinstance(node, query.Not):
+            inner = self.render(node.query)
+            return None if inner is None else f"!({inner})"
+        if isinstance(node, query.AndNot):
+            positive, negative = self.render(node.a), self.render(node.b)
+            if positive is None or negative is None:
+                return positive
+            return f"({positive}) & !({negative})"
+        if isinstance(node, query.AndMaybe):
+            return self.render(node.a)
+        if isinstance(node, (query.And, query.Or)):
+            parts = [p for p in (self.render(child) for child in node.children()) if p]
+            if not parts:
+                return None
+            joiner = " & " if isinstance(node, query.And) else " | "
+            return "(" + joiner.join(parts) + ")"
+        if node is query.NullQuery:
+            return None
+        raise QueryError(f"the query could not be parsed ({type(node).__name__})")
 
 
-def _position(text: str, needle: str) -> int | None:
-    found = text.find(needle)
-    return None if found < 0 else found
-
-
-def compile_tsquery(checked: CheckedQuery) -> str | None:
-    """The tsquery text of a checked query, or None when nothing in it can match."""
-    try:
-        parsed = _PARSER.parse(checked.text)
-    except Exception as exc:  # the parser raises ValueError, AttributeError, RecursionError…
-        raise QueryError(f"the query could not be parsed ({type(exc).__name__})") from None
-    for leaf in parsed.leaves():
-        error = getattr(leaf, "error", None)
-        if error:
-            raise QueryError(f"the query could not be parsed: {error}")
-        if leaf.field() not in _WEIGHTS:
-            raise QueryError(
-                f"unknown field `{leaf.field()}:`; use title:, body: or source:",
-                _position(checked.text, f"{leaf.field()}:"),
-            )
-    return _render(parsed)
+def compile_tsqueries(checked: CheckedQuery) -> dict[str, str]:
+    """The tsquery text of a checked query for each configuration where something in it can
+    match (by configuration name); empty when nothing can."""
+    tree = parse(checked)
+    out = {}
+    for family in FAMILIES:
+        renderer = _Renderer(family, drop_stops=drops_stop_words(tree, family))
+        rendered = renderer.render(tree)
+        if rendered is not None:
+            out[config_name(family)] = rendered
+    return out

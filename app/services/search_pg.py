@@ -8,7 +8,7 @@ import time
 from app.search import postgres
 from app.search.engine import SearchOutcome, empty_facets, opening
 from app.search.query import QueryError
-from app.search.tsquery import compile_tsquery
+from app.search.tsquery import compile_tsqueries
 from app.services.articles import ArticleService
 from app.services.errors import BadQuery
 from app.services.search import Hit, SearchLimits, SearchPage, SearchRequest, checked_query
@@ -32,10 +32,10 @@ class PostgresSearchService:
         started = time.perf_counter()
         checked = checked_query(request.q, self._limits)
         try:
-            tsquery = compile_tsquery(checked)
+            queries = compile_tsqueries(checked)
         except QueryError as exc:
             raise BadQuery(exc.message, position=exc.position) from None
-        if tsquery is None:  # no word in it: nothing can match
+        if not queries:  # no word in it: nothing can match
             outcome = SearchOutcome(total=0, hits=[], facets=empty_facets())
             extracts: dict[int, str] = {}
         else:
@@ -43,7 +43,7 @@ class PostgresSearchService:
             with self._db.reading() as session:  # its time limits are the transaction's
                 outcome = postgres.run_search(
                     session,
-                    tsquery,
+                    queries,
                     filters=request.filters,
                     sort=request.sort,
                     page=request.page,
@@ -53,7 +53,7 @@ class PostgresSearchService:
                 # Snippets get what is left of the time limit (openings past it).
                 extracts = postgres.snippets(
                     session,
-                    tsquery,
+                    queries,
                     [h.id for h in outcome.hits],
                     seconds=deadline - time.monotonic(),
                 )
