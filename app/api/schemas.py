@@ -156,11 +156,23 @@ class BulkResponse(BaseModel):
 
 
 class SearchHit(BaseModel):
-    """One search hit; `snippet` is HTML with matches in `<mark>`."""
+    """One search hit; `snippet` and `title_snippet` are HTML with matches in `<mark>`."""
 
     id: int
     title: str
-    snippet: str
+    snippet: str = Field(
+        description="HTML-escaped extract of the body with the matched words in `<mark>`; "
+        "the body's opening when nothing in the body matched"
+    )
+    title_snippet: str | None = Field(
+        default=None,
+        description="the HTML-escaped title with its matched words in `<mark>`, "
+        "or null when no word of the title matched",
+    )
+    matched_in: list[Literal["title", "body"]] = Field(
+        default_factory=list,
+        description="where the query's words were found (empty when browsing without `q`)",
+    )
     published_at: str | None
     language: str
     source: str | None
@@ -187,6 +199,8 @@ class SearchResponse(BaseModel):
                             "title": _ARTICLE_EXAMPLE["title"],
                             "snippet": "le jour anniversaire de la fondation de la "
                             "<mark>Corée</mark> du Nord",
+                            "title_snippet": None,
+                            "matched_in": ["body"],
                             "published_at": "2023-09",
                             "language": "fr",
                             "source": "KBS World",
@@ -196,7 +210,7 @@ class SearchResponse(BaseModel):
                     ],
                     "facets": {
                         "language": {"fr": 1},
-                        "source": {"KBS World": 1},
+                        "source": {"KBS World": 1, "(none)": 0},
                         "month": {"2023-09": 1},
                     },
                     "did_you_mean": None,
@@ -205,7 +219,7 @@ class SearchResponse(BaseModel):
         }
     )
 
-    query: str
+    query: str | None
     total: int
     page: int
     page_size: int

@@ -16,6 +16,7 @@ from app.services.search import SearchRequest
 reads = APIRouter(prefix="/v1", tags=["search"])
 
 _Q_HELP = (
+    "Without `q`, every article the filters keep, newest first, with facets. "
     'Terms are ANDed. `"exact phrase"` (or « … »), `OR`, `NOT`/`-term`, `prefix*` (2+ letters), '
     "`title:`/`body:`/`source:`, `term~`/`term~2` fuzzy. Accent-insensitive and stemmed: "
     "`coree` finds Corée."
@@ -30,18 +31,23 @@ _Q_HELP = (
 def search(
     service: SearchDep,
     filters: FiltersDep,
+    paging: PagingDep,
     q: Annotated[
-        str,
+        str | None,
         Query(
             min_length=1,
             description=_Q_HELP,
             json_schema_extra={"format": "search-query", "pattern": NO_CONTROL},
         ),
-    ],
-    paging: PagingDep,
-    sort: Annotated[Literal["relevance", "newest", "oldest"], Query()] = "relevance",
+    ] = None,
+    sort: Annotated[
+        Literal["relevance", "newest", "oldest"],
+        Query(description="`relevance` (newest first without `q`), `newest` or `oldest`"),
+    ] = "relevance",
 ) -> SearchResponse:
-    if not re.fullmatch(NO_CONTROL, q):  # PostgreSQL refuses NUL in text: refused for both
+    if q is not None and not re.fullmatch(
+        NO_CONTROL, q
+    ):  # PostgreSQL refuses NUL in text: refused for both
         message = "the query must not hold control characters (tab and newline aside)"
         raise InvalidInput(
             message, errors=[{"loc": ["query", "q"], "msg": message, "type": "value_error"}]
@@ -62,6 +68,8 @@ def search(
                 id=h.article.id or 0,
                 title=h.article.title,
                 snippet=h.snippet,
+                title_snippet=h.title_snippet,
+                matched_in=h.matched_in,
                 published_at=h.article.published_at,
                 language=h.article.language,
                 source=h.article.source,

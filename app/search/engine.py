@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import html
 import itertools
 import re
 import time
@@ -24,13 +23,12 @@ from whoosh.collectors import (
 )
 from whoosh.searching import Searcher
 
-from app.search import columns
+from app.search import columns, marks
 from app.search.analysis import SPELLING_SEPARATOR, SUFFIXES, fold, suffix_for
 from app.search.expansion import closest_word, deadline_at
+from app.search.marks import SNIPPET_CHARS
 from app.search.schema import UNDATED, microseconds
 from app.store.articles import ListFilters
-
-SNIPPET_CHARS = 240
 
 
 @dataclass(frozen=True)
@@ -169,6 +167,16 @@ def suffixes_in_use(searcher: Searcher) -> tuple[str, ...]:
 
 
 _FACETS = {"language": "lang", "source": "source_name", "month": "month"}
+# The source facet's key for articles without a source, so that its counts add up to the total.
+NO_SOURCE = "(none)"
+
+
+def sorted_facet(name: str, found: dict[str, int]) -> dict[str, int]:
+    """A facet's counts, most first; articles without a source under NO_SOURCE, undated ones
+    left out of the months."""
+    if name == "source":
+        found = {label or NO_SOURCE: n for label, n in found.items()}
+    return {label: n for label, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])) if label}
 
 
 def empty_facets() -> dict[str, dict[str, int]]:
@@ -222,29 +230,34 @@ def run_search(
         )
         for hit in results[start : start + page_size]
     ]
-    counts = {
-        name: {
-            label: n for label, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])) if label
-        }
-        for name, found in gate.counts.items()
-    }
+    counts = {name: sorted_facet(name, found) for name, found in gate.counts.items()}
     return SearchOutcome(total=gate.total, hits=hits, facets=counts, timed_out=timed_out)
 
 
-class _MarkFormatter(highlight.HtmlFormatter):  # type: ignore[misc]
-    """`<mark>word</mark>`, everything else HTML-escaped."""
+class _MarkFormatter(highlight.Formatter):  # type: ignore[misc]
+    """Fragments joined by ` … `, matches in one `<mark>` each (app.search.marks)."""
 
-    def format_token(self, text: str, token: object, replace: bool = False) -> str:
-        ttext = highlight.get_text(text, token, replace)
-        return f"<mark>{html.escape(ttext)}</mark>"
+    between = " … "
+
+    def format_fragment(self, fragment: highlight.Fragment, replace: bool = False) -> str:
+        start, end = fragment.startchar, fragment.endchar
+        spans = [
+            (t.startchar - start, t.endchar - start)
+            for t in fragment.matches
+            if t.startchar is not None and start <= t.startchar < end
+        ]
+        return marks.marked(fragment.text[start:end], spans)
 
 
 MAX_HIGHLIGHT_TERMS = 200
 
 
-def highlight_terms(searcher: Searcher, q: query.Query, *, language: str) -> frozenset[str]:
-    """The indexed terms of `q` in the body field of `language`, prefixes and fuzzy expanded."""
-    fieldname = f"body_{suffix_for(language)}"
+def highlight_terms(
+    searcher: Searcher, q: query.Query, *, language: str, field: str = "body"
+) -> frozenset[str]:
+    """The indexed terms of `q` in the `field` (body or title) of `language`, prefixes and
+    fuzzy terms expanded."""
+    fieldname = f"{field}_{suffix_for(language)}"
     # Query.existing_terms() stops at the first field it meets (its loop variable shadows its
     # `fieldname` argument), so the leaves are walked here.
     terms: set[str] = set()
@@ -300,25 +313,28 @@ def _windows(body: str, terms: frozenset[str]) -> str:
     return " … ".join(body[left:right] for left, right in spans)
 
 
-def snippet(searcher: Searcher, terms: frozenset[str], *, body: str, language: str) -> str:
-    """HTML-escaped extract with matched words in `<mark>`; the opening when none match."""
-    if terms:
-        analyzer = searcher.schema[f"body_{suffix_for(language)}"].analyzer
-        fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
-        formatter = _MarkFormatter(between=" … ")
-        text = _windows(body, terms)
-        marked: str = highlight.highlight(text, terms, analyzer, fragmenter, formatter, top=2)
-        if marked:
-            return marked
-    return opening(body)
+def snippet(searcher: Searcher, terms: frozenset[str], *, body: str, language: str) -> str | None:
+    """An escaped extract of `body` with the matched words in `<mark>`; None when none match."""
+    if not terms:
+        return None
+    analyzer = searcher.schema[f"body_{suffix_for(language)}"].analyzer
+    fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
+    text = _windows(body, terms)
+    found: str = highlight.highlight(text, terms, analyzer, fragmenter, _MarkFormatter(), top=2)
+    return found or None
 
 
-def opening(body: str) -> str:
-    """The HTML-escaped start of a body, cut at a word."""
-    start = body[:SNIPPET_CHARS]
-    if len(body) > SNIPPET_CHARS:
-        start = start.rsplit(" ", 1)[0] + " …"
-    return html.escape(start)
+def marked_title(
+    searcher: Searcher, terms: frozenset[str], *, title: str, language: str
+) -> str | None:
+    """The escaped title with its matched words in `<mark>`; None when none match."""
+    if not terms:
+        return None
+    analyzer = searcher.schema[f"title_{suffix_for(language)}"].analyzer
+    found: str = highlight.highlight(
+        title, terms, analyzer, highlight.WholeFragmenter(), _MarkFormatter(), top=1
+    )
+    return found if marks.MARK in found else None
 
 
 def similar(

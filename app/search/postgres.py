@@ -10,7 +10,6 @@ language reads it, does.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -19,7 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from app.search.engine import Scored, SearchOutcome, empty_facets
+from app.search import marks
+from app.search.engine import NO_SOURCE, Scored, SearchOutcome, empty_facets, sorted_facet
 from app.search.tsquery import FAMILIES, config_name
 from app.store.articles import ListFilters
 
@@ -53,13 +53,14 @@ _HEADLINE = (
     f"StartSel={_OPEN}, StopSel={_CLOSE}, FragmentDelimiter={_GAP}, "
     "MaxFragments=2, MaxWords=30, MinWords=12, ShortWord=0"
 )
+_TITLE_HEADLINE = f"StartSel={_OPEN}, StopSel={_CLOSE}, HighlightAll=true"
 
 
-def _where(filters: ListFilters, params: dict[str, Any]) -> str:
+def _where(filters: ListFilters, params: dict[str, Any], *, searching: bool) -> str:
     # The union over every configuration finds candidates in the GIN index; each article is
     # then matched against the query as its own language reads it (another language's stop
     # words and stems would otherwise let `missile -nord` through: Hungarian stems nord `nor`).
-    clauses = ["a.search @@ q.query", "a.search @@ own.query"]
+    clauses = ["a.search @@ q.query", "a.search @@ own.query"] if searching else ["TRUE"]
     if filters.start is not None or filters.end is not None:
         clauses.append("a.published_start IS NOT NULL")
     if filters.end is not None:
@@ -101,7 +102,7 @@ def _within(
 
 def run_search(
     session: Session,
-    queries: dict[str, str],
+    queries: dict[str, str] | None,
     *,
     filters: ListFilters,
     sort: str,
@@ -110,20 +111,28 @@ def run_search(
     seconds: float,
 ) -> SearchOutcome:
     """Total, facets and one page of ids for the tsquery texts of each configuration (not
-    empty); `timed_out` with nothing found when PostgreSQL stops it at the time limit (it has no
-    partial results to give)."""
+    empty), or of every article the filters keep without them (browsing); `timed_out` with
+    nothing found when PostgreSQL stops it at the time limit (it has no partial results)."""
     params: dict[str, Any] = {
-        "queries": json.dumps(queries),
         "limit": page_size,
         "offset": (page - 1) * page_size,
+        "no_source": NO_SOURCE,
     }
-    sql = f"""
-        WITH q AS (SELECT {_union(queries)} AS query),
-        m AS MATERIALIZED (
+    if queries is None:
+        matches = f"""
+            SELECT a.id, a.language, a.source, a.published_start, 0.0 AS rank
+            FROM article a WHERE {_where(filters, params, searching=False)}
+        """
+    else:
+        params["queries"] = json.dumps(queries)
+        matches = f"""
+            WITH q AS (SELECT {_union(queries)} AS query)
             SELECT a.id, a.language, a.source, a.published_start,
                    ts_rank(a.search, own.query) AS rank
-            FROM article a CROSS JOIN q {_OWN} WHERE {_where(filters, params)}
-        )
+            FROM article a CROSS JOIN q {_OWN} WHERE {_where(filters, params, searching=True)}
+        """
+    sql = f"""
+        WITH m AS MATERIALIZED ({matches})
         SELECT
             (SELECT count(*) FROM m),
             (SELECT json_agg(json_build_array(id, rank))
@@ -132,8 +141,8 @@ def run_search(
             (SELECT json_object_agg(language, n)
                FROM (SELECT language, count(*) AS n FROM m GROUP BY language) f),
             (SELECT json_object_agg(source, n)
-               FROM (SELECT source, count(*) AS n FROM m WHERE source IS NOT NULL
-                     GROUP BY source) f),
+               FROM (SELECT coalesce(source, :no_source) AS source, count(*) AS n FROM m
+                     GROUP BY 1) f),
             (SELECT json_object_agg(month, n)
                FROM (SELECT to_char(published_start AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
                             count(*) AS n
@@ -148,7 +157,7 @@ def run_search(
         for i, rank in page_rows or []
     ]
     facets = {
-        name: dict(sorted((found or {}).items(), key=lambda kv: (-kv[1], kv[0])))
+        name: sorted_facet(name, found or {})
         for name, found in (("language", languages), ("source", sources), ("month", months))
     }
     return SearchOutcome(total=int(total), hits=hits, facets=facets)
@@ -156,31 +165,38 @@ def run_search(
 
 def snippets(
     session: Session, queries: dict[str, str], ids: list[int], *, seconds: float
-) -> dict[int, str]:
-    """HTML-escaped extracts of these articles' bodies with the matched words in `<mark>`;
-    none (the caller shows openings) if they take more than `seconds`. ts_headline parses the
-    whole text it is given, so it gets the body's first HEADLINE_CHARS characters."""
+) -> dict[int, tuple[str | None, str | None]]:
+    """Escaped extracts of these articles' bodies, and their titles, with the matched words in
+    `<mark>` (None for a part where nothing matched); none at all (the caller shows openings)
+    if they take more than `seconds`. ts_headline parses the whole text it is given, so it
+    gets the body's first HEADLINE_CHARS characters."""
     if not ids or seconds <= 0:
         return {}
     sql = f"""
-        SELECT a.id, ts_headline(newsdesk_ts_config(a.language),
-                                 translate(left(a.body, {HEADLINE_CHARS}), '<>', :brackets),
-                                 own.query, :options)
+        SELECT a.id,
+               ts_headline(newsdesk_ts_config(a.language),
+                           translate(left(a.body, {HEADLINE_CHARS}), '<>', :brackets),
+                           own.query, :options),
+               ts_headline(newsdesk_ts_config(a.language), translate(a.title, '<>', :brackets),
+                           own.query, :title_options)
         FROM article a {_OWN} WHERE a.id = ANY(:ids)
     """
     params = {
         "queries": json.dumps(queries),
         "ids": ids,
         "options": _HEADLINE,
+        "title_options": _TITLE_HEADLINE,
         "brackets": _LT + _GT,
     }
     rows = _within(session, seconds, sql, params)
-    return {int(i): _marked(extract) for i, extract in rows or []}
+    return {int(i): (_marked(body), _marked(title)) for i, body, title in rows or []}
 
 
-def _marked(extract: str) -> str:
-    escaped = html.escape(extract.replace(_LT, "<").replace(_GT, ">"))
-    for mark, tag in ((_OPEN, "<mark>"), (_CLOSE, "</mark>"), (_GAP, " … ")):
+def _marked(extract: str) -> str | None:
+    if _OPEN not in extract:
+        return None
+    escaped = marks.escape(extract.replace(_LT, "<").replace(_GT, ">"))
+    for mark, tag in ((_OPEN, marks.MARK), (_CLOSE, marks.UNMARK), (_GAP, " … ")):
         escaped = escaped.replace(mark, tag)
     return escaped.strip()
 

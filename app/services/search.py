@@ -13,7 +13,7 @@ from whoosh import query as wq
 from whoosh.collectors import TimeLimit
 from whoosh.searching import Searcher
 
-from app.search import engine
+from app.search import engine, marks
 from app.search.expansion import deadline_at
 from app.search.query import CheckedQuery, QueryCompiler, QueryError, check_query
 from app.search.searchers import SearcherPool
@@ -29,9 +29,9 @@ HIGHLIGHT_SECONDS = 0.1
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """Validated search parameters."""
+    """Validated search parameters; without `q`, every article the filters keep (browsing)."""
 
-    q: str
+    q: str | None
     filters: ListFilters
     sort: str
     page: int
@@ -40,11 +40,23 @@ class SearchRequest:
 
 @dataclass(frozen=True)
 class Hit:
-    """A search hit with its article and snippet."""
+    """A search hit with its article and snippets: the body's (its opening when nothing in it
+    matched) and the title's when its words matched."""
 
     article: Article
     snippet: str
     score: float | None
+    title_snippet: str | None = None
+    body_matched: bool = False
+
+    @property
+    def matched_in(self) -> list[str]:
+        """Where the query's words were found: `title`, `body`, both, or neither (browsing)."""
+        return [
+            name
+            for name, hit in (("title", self.title_snippet), ("body", self.body_matched))
+            if hit
+        ]
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,10 @@ def checked_query(text: str, limits: SearchLimits) -> CheckedQuery:
         raise BadQuery(exc.message, position=exc.position) from None
 
 
+# An article version and the words to mark in its body and title.
+_SnippetKey = tuple[int | None, datetime, frozenset[str], frozenset[str]]
+
+
 class _Ranked:
     """A query run on one version of the index: what a later identical request can reuse.
 
@@ -95,7 +111,7 @@ class _Ranked:
         self.outcome = outcome
         self.suggestion = suggestion
         self.parsed = parsed
-        self.terms: dict[str, frozenset[str]] = {}  # per language, expanded once
+        self.terms: dict[tuple[str, str], frozenset[str]] = {}  # per language and field
         # Something was cut short by the time limit (the suggestion): the page is not kept.
         self.degraded = outcome.timed_out
 
@@ -121,7 +137,7 @@ class SearchService:
         self._pages: LRUCache[tuple[tuple[str, int], SearchRequest], _Ranked] = LRUCache(
             max(1, cache_size)
         )
-        self._snippets: LRUCache[tuple[int | None, datetime, frozenset[str]], str] = LRUCache(
+        self._snippets: LRUCache[_SnippetKey, tuple[str | None, str | None]] = LRUCache(
             max(1, cache_size * 8)
         )
         self._lock = threading.Lock()
@@ -133,7 +149,7 @@ class SearchService:
     def search(self, request: SearchRequest) -> SearchPage:
         """One page of results for a query."""
         started = time.perf_counter()
-        checked = self._check(request.q)
+        checked = None if request.q is None else self._check(request.q)
         version, searcher = self._searchers.get_versioned()
         with self._lock:
             ranked = self._pages.get((version, request))
@@ -149,8 +165,7 @@ class SearchService:
             article = found.get(h.id)
             if article is None:  # deleted since the index last committed
                 continue
-            snippet = self._snippet(ranked, article, searcher)
-            hits.append(Hit(article=article, snippet=snippet, score=h.score))
+            hits.append(self._hit(ranked, article, searcher, h.score))
         return SearchPage(
             total=outcome.total,
             hits=hits,
@@ -160,32 +175,26 @@ class SearchService:
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
-    def _rank(self, request: SearchRequest, checked: CheckedQuery, searcher: Searcher) -> _Ranked:
+    def _rank(
+        self, request: SearchRequest, checked: CheckedQuery | None, searcher: Searcher
+    ) -> _Ranked:
         """Run the query: the page of ids, the facets, the suggestion."""
         deadline = time.monotonic() + self._limits.time_limit
         suffixes = engine.suffixes_in_use(searcher)
+        filters = request.filters
+        if checked is None:  # browsing: every article the filters keep, newest first
+            outcome = self._run(searcher, wq.Every(), request, deadline, browsing=True)
+            return _Ranked(outcome, None, wq.NullQuery)
         try:
             parsed = self._compiler.compile(checked, suffixes=suffixes)
         except QueryError as exc:
             raise BadQuery(exc.message, position=exc.position) from None
-        filters = request.filters
         if parsed is wq.NullQuery:
             outcome = engine.SearchOutcome(total=0, hits=[], facets=engine.empty_facets())
         else:
-            try:
-                outcome = engine.run_search(
-                    searcher,
-                    parsed,
-                    filters=filters,
-                    sort=request.sort,
-                    page=request.page,
-                    page_size=request.page_size,
-                    deadline=deadline,
-                )
-            except engine.SearchFailed as exc:
-                raise BadQuery(str(exc)) from None
+            outcome = self._run(searcher, parsed, request, deadline)
         suggestion = None
-        if outcome.total < 3 and not outcome.timed_out:
+        if outcome.total < 3 and not outcome.timed_out and request.q is not None:
             try:
                 with deadline_at(deadline):  # what is left of the search's time
                     suggestion = self._did_you_mean(
@@ -198,36 +207,74 @@ class SearchService:
         ranked.degraded = ranked.degraded or time.monotonic() >= deadline
         return ranked
 
-    def _snippet(self, ranked: _Ranked, article: Article, searcher: Searcher) -> str:
-        """The article's snippet for this query, kept while neither the article nor the words to
+    def _run(
+        self,
+        searcher: Searcher,
+        q: wq.Query,
+        request: SearchRequest,
+        deadline: float,
+        *,
+        browsing: bool = False,
+    ) -> engine.SearchOutcome:
+        try:
+            return engine.run_search(
+                searcher,
+                q,
+                filters=request.filters,
+                sort="newest" if browsing and request.sort == "relevance" else request.sort,
+                page=request.page,
+                page_size=request.page_size,
+                deadline=deadline,
+            )
+        except engine.SearchFailed as exc:
+            raise BadQuery(str(exc)) from None
+
+    def _hit(
+        self, ranked: _Ranked, article: Article, searcher: Searcher, score: float | None
+    ) -> Hit:
+        """The hit of an article, its snippets kept while neither the article nor the words to
         mark change."""
-        language = article.language
-        terms = ranked.terms.get(language)
-        if terms is None:
-            terms = self._highlight_terms(searcher, ranked.parsed, language)
-            if terms is None:  # cut short: nothing marked this time, expanded again next time
-                terms = frozenset()
-            else:
-                ranked.terms[language] = terms
-        key = (article.id, article.updated_at, terms)
+        body_terms = self._terms(ranked, searcher, article.language, "body")
+        title_terms = self._terms(ranked, searcher, article.language, "title")
+        key = (article.id, article.updated_at, body_terms, title_terms)
         with self._lock:
-            snippet = self._snippets.get(key)
-        if snippet is None:
-            snippet = engine.snippet(searcher, terms, body=article.body, language=language)
+            found = self._snippets.get(key)
+        if found is None:
+            language = article.language
+            found = (
+                engine.snippet(searcher, body_terms, body=article.body, language=language),
+                engine.marked_title(searcher, title_terms, title=article.title, language=language),
+            )
             if self._caching:
                 with self._lock:
-                    self._snippets[key] = snippet
-        return snippet
+                    self._snippets[key] = found
+        body, title = found
+        return Hit(
+            article=article,
+            snippet=body or marks.opening(article.body),
+            score=score,
+            title_snippet=title,
+            body_matched=body is not None,
+        )
 
-    def _highlight_terms(
-        self, searcher: Searcher, parsed: wq.Query, language: str
-    ) -> frozenset[str] | None:
-        """The words to mark in snippets; None if expanding them takes too long."""
-        try:
-            with deadline_at(time.monotonic() + HIGHLIGHT_SECONDS):
-                return engine.highlight_terms(searcher, parsed, language=language)
-        except TimeLimit:
-            return None
+    def _terms(
+        self, ranked: _Ranked, searcher: Searcher, language: str, field: str
+    ) -> frozenset[str]:
+        """The words to mark in a field of this language, expanded once per ranked page; none
+        when expanding them takes too long (expanded again next time)."""
+        terms = ranked.terms.get((language, field))
+        if terms is None:
+            if ranked.parsed is wq.NullQuery:
+                return frozenset()
+            try:
+                with deadline_at(time.monotonic() + HIGHLIGHT_SECONDS):
+                    terms = engine.highlight_terms(
+                        searcher, ranked.parsed, language=language, field=field
+                    )
+            except TimeLimit:
+                return frozenset()
+            ranked.terms[(language, field)] = terms
+        return terms
 
     def _did_you_mean(
         self,
@@ -284,7 +331,7 @@ class SearchService:
             raise NotFound(f"article {article_id} is not indexed yet; try again shortly")
         found = self._articles.by_ids([s.id for s in scored])
         return [
-            Hit(article=found[s.id], snippet=engine.opening(found[s.id].body), score=s.score)
+            Hit(article=found[s.id], snippet=marks.opening(found[s.id].body), score=s.score)
             for s in scored
             if s.id in found
         ]

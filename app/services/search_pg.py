@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 
 from app.search import postgres
-from app.search.engine import SearchOutcome, empty_facets, opening
+from app.search.engine import SearchOutcome, empty_facets
+from app.search.marks import opening
 from app.search.query import QueryError
 from app.search.tsquery import compile_tsqueries
 from app.services.articles import ArticleService
@@ -30,14 +31,19 @@ class PostgresSearchService:
     def search(self, request: SearchRequest) -> SearchPage:
         """One page of results for a query."""
         started = time.perf_counter()
-        checked = checked_query(request.q, self._limits)
-        try:
-            queries = compile_tsqueries(checked)
-        except QueryError as exc:
-            raise BadQuery(exc.message, position=exc.position) from None
-        if not queries:  # no word in it: nothing can match
+        queries: dict[str, str] | None = None  # browsing: every article the filters keep
+        sort = request.sort
+        if request.q is None:
+            sort = "newest" if sort == "relevance" else sort
+        else:
+            checked = checked_query(request.q, self._limits)
+            try:
+                queries = compile_tsqueries(checked)
+            except QueryError as exc:
+                raise BadQuery(exc.message, position=exc.position) from None
+        extracts: dict[int, tuple[str | None, str | None]] = {}
+        if queries == {}:  # no word in it: nothing can match
             outcome = SearchOutcome(total=0, hits=[], facets=empty_facets())
-            extracts: dict[int, str] = {}
         else:
             deadline = time.monotonic() + self._limits.time_limit
             with self._db.reading() as session:  # its time limits are the transaction's
@@ -45,28 +51,34 @@ class PostgresSearchService:
                     session,
                     queries,
                     filters=request.filters,
-                    sort=request.sort,
+                    sort=sort,
                     page=request.page,
                     page_size=request.page_size,
                     seconds=self._limits.time_limit,
                 )
-                # Snippets get what is left of the time limit (openings past it).
-                extracts = postgres.snippets(
-                    session,
-                    queries,
-                    [h.id for h in outcome.hits],
-                    seconds=deadline - time.monotonic(),
-                )
+                if queries is not None:  # snippets get what is left of the time limit
+                    extracts = postgres.snippets(
+                        session,
+                        queries,
+                        [h.id for h in outcome.hits],
+                        seconds=deadline - time.monotonic(),
+                    )
         found = self._articles.by_ids([h.id for h in outcome.hits])
-        hits = [
-            Hit(
-                article=found[h.id],
-                snippet=extracts.get(h.id) or opening(found[h.id].body),
-                score=h.score,
+        hits = []
+        for h in outcome.hits:
+            article = found.get(h.id)
+            if article is None:
+                continue
+            body, title = extracts.get(h.id, (None, None))
+            hits.append(
+                Hit(
+                    article=article,
+                    snippet=body or opening(article.body),
+                    score=h.score,
+                    title_snippet=title,
+                    body_matched=body is not None,
+                )
             )
-            for h in outcome.hits
-            if h.id in found
-        ]
         return SearchPage(
             total=outcome.total,
             hits=hits,

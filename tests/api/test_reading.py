@@ -107,6 +107,8 @@ def test_sort_by_date(reader: tuple[TestClient, list[int]]) -> None:
         "id",
         "title",
         "snippet",
+        "title_snippet",
+        "matched_in",
         "published_at",
         "language",
         "source",
