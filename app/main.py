@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import articles, errors, health, limits, openapi, search
+from app.api import analyze, articles, errors, health, limits, openapi, search
 from app.api.deps import KeyRequired
 from app.api.keys import KeyGuard
 from app.api.limits import BodySizeLimit, JsonDepthLimit, RateLimit
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     reads = [KeyRequired] if settings.read_keys else []
     app.include_router(articles.reads, dependencies=reads)
     app.include_router(search.reads, dependencies=reads)
+    app.include_router(analyze.reads, dependencies=reads)
     app.include_router(health.router)
     openapi.install(app, settings)
     # The last added runs first: CORS, the rate limit, the keys, then the body bounds.

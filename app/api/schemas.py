@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.search.analysis import LanguageAnalysis
 from app.store.models import Article
 
 _ARTICLE_EXAMPLE: dict[str, Any] = {
@@ -320,3 +321,98 @@ _PROBLEM_DETAILS = {
     500: "an unexpected error occurred; quote the correlation id",
     503: "100001 articles wait for the indexer (the bound is 100000); retry shortly",
 }
+
+
+class TokenAnalysisOut(BaseModel):
+    """One word of the text at each stage of a language's analysis."""
+
+    token: str = Field(description="the word as written", examples=["Corée"])
+    lowercase: str = Field(description="in lower case", examples=["corée"])
+    stop: bool = Field(description="on this language's stop list", examples=[False])
+    in_query: bool = Field(
+        description="kept when the text is a query: stop words are dropped unless the query "
+        "holds nothing else, and kept inside phrases",
+        examples=[True],
+    )
+    folded: str = Field(description="lower case without accents", examples=["coree"])
+    terms: list[str] = Field(
+        description="what the engine indexes and matches: stems, CJK bigrams, Latin forms",
+        examples=[["core"]],
+    )
+    latin: list[str] = Field(
+        description="Latin spellings indexed beside a Cyrillic or Greek word", examples=[[]]
+    )
+
+
+class LanguageAnalysisOut(BaseModel):
+    """The text as articles in one language are analysed."""
+
+    language: str = Field(description="the language asked for", examples=["fr"])
+    analysis: str = Field(
+        description="the analysis its articles get: the language's own (`fr`), `xx` (folded, "
+        "not stemmed) or `cjk` (bigrams)",
+        examples=["fr"],
+    )
+    tokens: list[TokenAnalysisOut]
+    query: str | None = Field(
+        description="the query the engine runs for these articles when the text is a query "
+        "(null: nothing of it can match there, or it is not a valid query)",
+        examples=["((title_fr:core OR body_fr:core) AND (title_fr:nord OR body_fr:nord))"],
+    )
+
+    @classmethod
+    def of(cls, found: LanguageAnalysis) -> LanguageAnalysisOut:
+        """The public view of an analysis."""
+        return cls(
+            language=found.language,
+            analysis=found.family,
+            tokens=[TokenAnalysisOut(**vars(t)) for t in found.tokens],
+            query=found.query,
+        )
+
+
+class AnalyzeResponse(BaseModel):
+    """A text as each language's analysis reads it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "la Corée du Nord",
+                    "backend": "whoosh",
+                    "languages": [
+                        {
+                            "language": "fr",
+                            "analysis": "fr",
+                            "tokens": [
+                                {
+                                    "token": "la",
+                                    "lowercase": "la",
+                                    "stop": True,
+                                    "in_query": False,
+                                    "folded": "la",
+                                    "terms": ["la"],
+                                    "latin": [],
+                                },
+                                {
+                                    "token": "Corée",
+                                    "lowercase": "corée",
+                                    "stop": False,
+                                    "in_query": True,
+                                    "folded": "coree",
+                                    "terms": ["core"],
+                                    "latin": [],
+                                },
+                            ],
+                            "query": "((title_fr:core OR body_fr:core) AND "
+                            "(title_fr:nord OR body_fr:nord))",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    text: str
+    backend: Literal["whoosh", "postgres"]
+    languages: list[LanguageAnalysisOut]

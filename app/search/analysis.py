@@ -349,3 +349,63 @@ def spelling_analyzer() -> Analyzer:
     """Real words (lowercased, never stemmed), keyed by their folded form: the dictionary of
     `did_you_mean`."""
     return RegexTokenizer(r"[^\W\d_]{3,}") | LowercaseFilter() | SpellingFilter()
+
+
+@dataclass(frozen=True)
+class TokenAnalysis:
+    """What one word of a text becomes at each stage of a family's analysis."""
+
+    token: str  # as written
+    lowercase: str
+    stop: bool  # on the family's stop list
+    in_query: bool  # kept when the text is a query (stop words are dropped unless alone)
+    folded: str
+    terms: tuple[str, ...]  # what the engine indexes and matches (stems, bigrams)
+    latin: tuple[str, ...]  # Latin spellings indexed beside it
+
+
+@dataclass(frozen=True)
+class LanguageAnalysis:
+    """A text as one language's articles are analysed, and the query it makes for them."""
+
+    language: str
+    family: str
+    tokens: list[TokenAnalysis]
+    query: str | None  # what the engine runs for this family (None: nothing can match)
+
+
+# The languages /v1/analyze shows without `language`: one per field family.
+ANALYSIS_LANGUAGES = (*STEMMED_LANGUAGES, "und", "ja", "ko", "zh")
+
+
+def analyse(
+    text: str,
+    language: str,
+    *,
+    drop_stops: bool,
+    terms: Callable[[WordToken, str], tuple[str, ...]] | None = None,
+    query: str | None,
+) -> LanguageAnalysis:
+    """The stages of `text` in the family of `language`; `terms` gives the engine's own terms
+    of a token (the Whoosh ones by default)."""
+    family = suffix_for(language)
+    tokens = []
+    for t in word_tokens(text, family):
+        if terms is not None:
+            found = terms(t, family)
+        elif family == CJK_SUFFIX:
+            found = tuple(piece for piece, _ in bigrams(t.text))
+        else:
+            found = (t.text, *t.alternatives)
+        tokens.append(
+            TokenAnalysis(
+                token=t.surface,
+                lowercase=t.surface.lower(),
+                stop=t.stop,
+                in_query=not (t.stop and drop_stops),
+                folded=t.folded,
+                terms=found,
+                latin=t.spellings if _TRANSLITERATED.search(t.folded) else (),
+            )
+        )
+    return LanguageAnalysis(language=language, family=family, tokens=tokens, query=query)

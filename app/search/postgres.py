@@ -224,3 +224,27 @@ def similar(session: Session, *, article_id: int, limit: int, words: int = 12) -
         text(sql), {"id": article_id, "limit": limit, "words": words, "weights": ":AB"}
     )
     return [Scored(id=int(i), score=round(float(rank), 4)) for i, rank in rows]
+
+
+def lexemes(session: Session, config: str, words: list[str]) -> list[tuple[str, ...]]:
+    """What PostgreSQL indexes for each word under a configuration, in order."""
+    if not words:
+        return []
+    rows = session.execute(
+        text(
+            "SELECT array(SELECT unnest(tsvector_to_array(to_tsvector(CAST(:config AS regconfig), "
+            "w.word)))) FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, n) "
+            "ORDER BY w.n"
+        ),
+        {"config": config, "words": words},
+    )
+    return [tuple(found) for (found,) in rows]
+
+
+def normalised(session: Session, config: str, tsquery: str) -> str:
+    """A tsquery text as PostgreSQL reads it under a configuration."""
+    found = session.execute(
+        text("SELECT CAST(to_tsquery(CAST(:config AS regconfig), :q) AS text)"),
+        {"config": config, "q": tsquery},
+    ).scalar_one()
+    return str(found)

@@ -322,6 +322,14 @@ def _all(parts: list[query.Query]) -> query.Query | None:
     return parts[0] if len(parts) == 1 else query.And(parts)
 
 
+def family_query(checked: CheckedQuery, suffix: str) -> tuple[query.Query | None, bool]:
+    """The query one field family runs for a checked query (None: nothing can match there),
+    and whether it drops the query's stop words."""
+    tree = parse(checked)
+    drop = drops_stop_words(tree, suffix)
+    return _FamilyCompiler(suffix, drop_stops=drop).compile(tree), drop
+
+
 class QueryCompiler:
     """Compiles checked queries for the language field families in use: each article is
     matched by the query as its own language reads it."""

@@ -98,6 +98,19 @@ class _Renderer:
         raise QueryError(f"the query could not be parsed ({type(node).__name__})")
 
 
+def pg_family(suffix: str) -> str:
+    """The configuration family of an index field family: CJK text is `simple` there."""
+    return suffix if suffix in FAMILIES else FOLD_SUFFIX
+
+
+def family_tsquery(checked: CheckedQuery, family: str) -> tuple[str | None, bool]:
+    """One family's tsquery text (None: nothing can match there) and whether it drops the
+    query's stop words."""
+    tree = parse(checked)
+    drop = drops_stop_words(tree, family)
+    return _Renderer(family, drop_stops=drop).render(tree), drop
+
+
 def compile_tsqueries(checked: CheckedQuery) -> dict[str, str]:
     """The tsquery text of a checked query for each configuration where something in it can
     match (by configuration name); empty when nothing can."""

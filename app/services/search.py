@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,8 +15,15 @@ from whoosh.collectors import TimeLimit
 from whoosh.searching import Searcher
 
 from app.search import engine, marks
+from app.search.analysis import (
+    ANALYSIS_LANGUAGES,
+    LanguageAnalysis,
+    WordToken,
+    analyse,
+    suffix_for,
+)
 from app.search.expansion import deadline_at
-from app.search.query import CheckedQuery, QueryCompiler, QueryError, check_query
+from app.search.query import CheckedQuery, QueryCompiler, QueryError, check_query, family_query
 from app.search.searchers import SearcherPool
 from app.services.articles import ArticleService
 from app.services.errors import BadQuery, NotFound
@@ -79,6 +87,41 @@ class SearchLimits:
     max_terms: int
     max_expansions: int
     time_limit: float
+
+
+# The longest text /v1/analyze takes.
+MAX_ANALYZED_CHARS = 10_000
+
+
+def analyses(
+    text: str,
+    languages: Sequence[str],
+    limits: SearchLimits,
+    *,
+    query_for: Callable[[CheckedQuery, str], tuple[str | None, bool]],
+    terms: Callable[[WordToken, str], tuple[str, ...]] | None = None,
+) -> list[LanguageAnalysis]:
+    """`text` as each language's articles are analysed, and the query it makes for them when
+    it is a valid query (`query_for` gives an engine's query of a family and whether it drops
+    stop words)."""
+    try:
+        checked: CheckedQuery | None = check_query(
+            text,
+            max_chars=limits.max_chars,
+            max_terms=limits.max_terms,
+            max_expansions=limits.max_expansions,
+        )
+    except QueryError:
+        checked = None
+    out = []
+    for language in dict.fromkeys(languages or ANALYSIS_LANGUAGES):
+        family = suffix_for(language)
+        try:
+            query, drop = query_for(checked, family) if checked else (None, False)
+        except QueryError:
+            query, drop = None, False
+        out.append(analyse(text, language, drop_stops=drop, terms=terms, query=query))
+    return out
 
 
 def checked_query(text: str, limits: SearchLimits) -> CheckedQuery:
@@ -315,6 +358,15 @@ class SearchService:
         if outcome.timed_out:
             return None
         return corrected.strip() if outcome.total > total else None
+
+    def analyze(self, text: str, languages: Sequence[str]) -> list[LanguageAnalysis]:
+        """What `text` becomes for each language's articles, as a text and as a query."""
+
+        def query_for(checked: CheckedQuery, family: str) -> tuple[str | None, bool]:
+            compiled, drop = family_query(checked, family)
+            return (None if compiled is None else str(compiled)), drop
+
+        return analyses(text, languages, self._limits, query_for=query_for)
 
     def similar(self, article_id: int, *, limit: int) -> list[Hit]:
         """Articles like the given one."""

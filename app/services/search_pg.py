@@ -4,15 +4,30 @@ pages as the Whoosh service, answered by the store's own index, on the read repl
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from app.search import postgres
+from app.search.analysis import (
+    ANALYSIS_LANGUAGES,
+    LanguageAnalysis,
+    WordToken,
+    suffix_for,
+    word_tokens,
+)
 from app.search.engine import SearchOutcome, empty_facets
 from app.search.marks import opening
-from app.search.query import QueryError
-from app.search.tsquery import compile_tsqueries
+from app.search.query import CheckedQuery, QueryError
+from app.search.tsquery import compile_tsqueries, config_name, family_tsquery, pg_family
 from app.services.articles import ArticleService
 from app.services.errors import BadQuery
-from app.services.search import Hit, SearchLimits, SearchPage, SearchRequest, checked_query
+from app.services.search import (
+    Hit,
+    SearchLimits,
+    SearchPage,
+    SearchRequest,
+    analyses,
+    checked_query,
+)
 from app.store.db import Database
 
 
@@ -87,6 +102,35 @@ class PostgresSearchService:
             timed_out=outcome.timed_out,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+
+    def analyze(self, text: str, languages: Sequence[str]) -> list[LanguageAnalysis]:
+        """What `text` becomes for each language's articles, as PostgreSQL indexes it and as
+        the tsquery it runs."""
+        with self._db.reading() as session:
+
+            def query_for(checked: CheckedQuery, family: str) -> tuple[str | None, bool]:
+                config = config_name(pg_family(family))
+                tsquery, drop = family_tsquery(checked, pg_family(family))
+                if tsquery is None:
+                    return None, drop
+                return postgres.normalised(session, config, tsquery), drop
+
+            words: dict[str, list[str]] = {}
+            for language in dict.fromkeys(languages or ANALYSIS_LANGUAGES):
+                family = pg_family(suffix_for(language))
+                tokens = word_tokens(text, family, keep_cjk=True)
+                words[family] = [t.surface for t in tokens]
+            found = {
+                family: dict(
+                    zip(ws, postgres.lexemes(session, config_name(family), ws), strict=True)
+                )
+                for family, ws in words.items()
+            }
+
+            def terms(token: WordToken, family: str) -> tuple[str, ...]:
+                return found[pg_family(family)].get(token.surface, ())
+
+            return analyses(text, languages, self._limits, query_for=query_for, terms=terms)
 
     def similar(self, article_id: int, *, limit: int) -> list[Hit]:
         """Articles like the given one."""
