@@ -22,14 +22,16 @@ ARTICLES: dict[str, dict[str, Any]] = {
     },
     "apart": {
         "title": "Relations régionales",
-        "body": "La Corée et le Nord de la Chine renforcent leurs échanges. Un choix seul, et les retraites.",
+        "body": "La Corée et le Nord de la Chine renforcent leurs échanges. "
+        "Un choix seul, et les retraites.",
         "language": "fr",
         "source": "KBS World",
         "published_at": "2023-08",
     },
     "train": {
         "title": "Le train blindé",
-        "body": "Le dirigeant a voyagé à bord de son convoi, un choix sûr : seul, pour les retraites.",
+        "body": "Le dirigeant a voyagé à bord de son convoi, un choix sûr : seul, "
+        "pour les retraites.",
         "language": "fr",
         "published_at": "2023-09-12",
     },
