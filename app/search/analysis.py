@@ -6,8 +6,9 @@ word: a query drops them in the languages that list them (`la` for French articl
 English ones) unless it holds nothing else, and a phrase keeps them in place, so that
 `« la Corée du Nord »` is that phrase and `to be or not to be` finds Hamlet.
 
-Words in Cyrillic or Greek are also indexed as their Latin transliteration (anyascii), in the
-same position, so that `golunov` finds « Голунов » and `Голунов` finds « Golunov ».
+Capitalised words in Cyrillic or Greek (names, mostly) are also indexed as their Latin
+spellings (anyascii, in the same position, not stemmed), and a query word is also asked in its
+other script's spelling, so that `golunov` finds « Голунов » and `Голунов` finds « Golunov ».
 
 The analyser classes are pickled into the index's TOC: never rename or move them.
 """
@@ -126,27 +127,24 @@ def _latin_spellings(folded: str, lang: str) -> tuple[str, ...]:
     return tuple(sorted(f for f in forms if len(f) > 1 and f.isascii()))
 
 
-@functools.lru_cache(maxsize=100_000)
-def _latin_forms(folded: str, lang: str) -> tuple[str, ...]:
-    """The Latin terms indexed beside a Cyrillic or Greek word: its Latin spellings, each
-    stemmed as the family stems Latin words."""
-    stem = _stemmer(lang)
-    forms = {stem(w) for w in _latin_spellings(folded, lang)}
-    forms.discard(stem(folded))
-    return tuple(sorted(forms))
+def _named(word: str) -> bool:
+    """A Cyrillic or Greek word written with a capital, as names are: the words whose Latin
+    spellings are indexed (`Голунов`, not `банк`, which would bring Russian articles to every
+    search for `bank`)."""
+    return word[:1].isupper() and _TRANSLITERATED.search(word) is not None
 
 
 def latin_spellings(text: str, language: str) -> str | None:
-    """The Latin spellings of the Cyrillic and Greek words of a text, space-separated, for
-    PostgreSQL's vector (the Whoosh analyser indexes the same words); None without any."""
+    """The Latin spellings of the capitalised Cyrillic and Greek words of a text,
+    space-separated, for PostgreSQL's vector (the Whoosh analyser indexes the same words);
+    None without any."""
     if not _TRANSLITERATED.search(text):
         return None
     lang = suffix_for(language)
     found: dict[str, None] = {}
     for match in _WORD.finditer(text):
-        folded = fold(match.group(0))
-        if _TRANSLITERATED.search(folded):
-            found.update(dict.fromkeys(_latin_spellings(folded, lang)))
+        if _named(match.group(0)):
+            found.update(dict.fromkeys(_latin_spellings(fold(match.group(0)), lang)))
     return " ".join(found) or None
 
 
@@ -157,8 +155,8 @@ class WordToken:
     surface: str  # as written
     folded: str  # lower case without accents
     text: str  # the indexed term
-    alternatives: tuple[str, ...]  # other terms in the same position (Latin forms)
-    spellings: tuple[str, ...]  # the words those terms come from (for PostgreSQL)
+    alternatives: tuple[str, ...]  # other terms a query also asks in this position
+    spellings: tuple[str, ...]  # other words a query also asks (for PostgreSQL, which stems)
     stop: bool
     start: int
     end: int
@@ -177,14 +175,21 @@ def word_tokens(value: str, lang: str, *, keep_cjk: bool | None = None) -> list[
         lowered = surface.lower()
         folded = lowered.translate(accent_map)
         text = stem(folded)
+        found: set[str] = set()
         if _TRANSLITERATED.search(folded):
-            alternatives = _latin_forms(folded, lang)
+            # « Голунов » meets the `golunov` of a Latin text, as that text's family stems it
             spellings = _latin_spellings(folded, lang)
-        elif folded.isascii() and (key := latin_key(folded)) != folded:
-            # `zelensky` meets the `zelenski` of « Зеленский »
-            alternatives, spellings = (stem(key),), (key,)
+            found.update(form for s in spellings for form in (s, stem(s)))
+        elif folded.isascii() and folded.isalpha():
+            # `golunova` meets the Latin spellings of « Голунова », which are not stemmed, and
+            # `zelensky` the `zelenski` of « Зеленский »
+            key = latin_key(folded)
+            spellings = (key,) if key != folded else ()
+            found.update((folded, key, stem(key)))
         else:
-            alternatives = spellings = ()
+            spellings = ()
+        found.discard(text)
+        alternatives = tuple(sorted(found))
         out.append(
             WordToken(
                 surface=surface,
@@ -256,10 +261,11 @@ class LanguageAnalyzer(Analyzer):  # type: ignore[misc]
                 token.startchar = start_char + match.start()
                 token.endchar = start_char + match.end()
             yield token
-            if not folded.isascii() and _TRANSLITERATED.search(folded):
-                for form in _latin_forms(folded, lang):
-                    token.text = form
-                    yield token
+            if not folded.isascii() and _named(match.group(0)):
+                for form in _latin_spellings(folded, lang):
+                    if form != token.text:
+                        token.text = form
+                        yield token
             pos += 1
 
 

@@ -35,6 +35,7 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("delete", "/v1/articles/{article_id}"): {},
     ("get", "/v1/articles/{article_id}/similar"): {},
     ("get", "/v1/search"): {"params": {"q": "article"}},
+    ("get", "/v1/analyze"): {"params": {"text": "la Corée du Nord"}},
     ("get", "/health"): {},
 }
 PUBLIC = {("get", "/health")}
