@@ -3,10 +3,13 @@ pages as the Whoosh service, answered by the store's own index, on the read repl
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 
-from app.search import postgres
+from sqlmodel import Session
+
+from app.search import pg_words, postgres
 from app.search.analysis import (
     ANALYSIS_LANGUAGES,
     LanguageAnalysis,
@@ -21,6 +24,7 @@ from app.search.tsquery import compile_tsqueries, config_name, family_tsquery, p
 from app.services.articles import ArticleService
 from app.services.errors import BadQuery
 from app.services.search import (
+    MAX_SUGGESTED_WORDS,
     Hit,
     SearchLimits,
     SearchPage,
@@ -35,7 +39,7 @@ class PostgresSearchService:
     """Checks and translates queries, runs them in PostgreSQL, hydrates the hits.
 
     Nothing is cached in the process: every replica reads the same, current index.
-    `did_you_mean` is always null here (there is no term dictionary to correct against).
+    `did_you_mean` corrects words against migration 0003's `search_word` (app.search.pg_words).
     """
 
     def __init__(self, *, db: Database, articles: ArticleService, limits: SearchLimits) -> None:
@@ -57,6 +61,7 @@ class PostgresSearchService:
             except QueryError as exc:
                 raise BadQuery(exc.message, position=exc.position) from None
         extracts: dict[int, tuple[str | None, str | None]] = {}
+        suggestion: str | None = None
         if queries == {}:  # no word in it: nothing can match
             outcome = SearchOutcome(total=0, hits=[], facets=empty_facets())
         else:
@@ -78,6 +83,10 @@ class PostgresSearchService:
                         [h.id for h in outcome.hits],
                         seconds=deadline - time.monotonic(),
                     )
+                if queries and outcome.total < 3 and not outcome.timed_out:
+                    suggestion = self._did_you_mean(
+                        session, request, checked, outcome.total, deadline
+                    )
         found = self._articles.by_ids([h.id for h in outcome.hits])
         hits = []
         for h in outcome.hits:
@@ -98,10 +107,62 @@ class PostgresSearchService:
             total=outcome.total,
             hits=hits,
             facets=outcome.facets,
-            did_you_mean=None,
+            did_you_mean=suggestion,
             timed_out=outcome.timed_out,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+
+    def _did_you_mean(
+        self,
+        session: Session,
+        request: SearchRequest,
+        checked: CheckedQuery,
+        total: int,
+        deadline: float,
+    ) -> str | None:
+        """The query with its misspelt words corrected, if it then finds more than `total`
+        articles; None past the deadline (the Whoosh service's rule)."""
+        assert request.q is not None
+        corrected = request.q
+        changed = False
+        try:
+            for word in list(dict.fromkeys(checked.words))[:MAX_SUGGESTED_WORDS]:
+                seconds = deadline - time.monotonic()
+                better = pg_words.suggest_word(session, word, seconds=seconds)
+                if better:
+                    corrected = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", better, corrected)
+                    changed = True
+        except pg_words.TimedOut:
+            return None
+        if not changed:
+            return None
+        found = self._count(session, request, corrected, seconds=deadline - time.monotonic())
+        return corrected.strip() if found is not None and found > total else None
+
+    def _count(
+        self, session: Session, request: SearchRequest, text: str, *, seconds: float
+    ) -> int | None:
+        """How many articles the query `text` finds with the request's filters; None if it is
+        not a valid query or runs past `seconds`. (The suggestion's one call into the query
+        compilation and run_search.)"""
+        if seconds <= 0:
+            return None
+        try:
+            queries = compile_tsqueries(checked_query(text, self._limits))
+        except (QueryError, BadQuery):
+            return None
+        if not queries:
+            return 0
+        outcome = postgres.run_search(
+            session,
+            queries,
+            filters=request.filters,
+            sort="relevance",
+            page=1,
+            page_size=1,
+            seconds=seconds,
+        )
+        return None if outcome.timed_out else outcome.total
 
     def analyze(self, text: str, languages: Sequence[str]) -> list[LanguageAnalysis]:
         """What `text` becomes for each language's articles, as PostgreSQL indexes it and as

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from app.ingest.article import PreparedArticle, source_key
+from app.search.analysis import latin_spellings
 from app.store.models import Article, IndexOutbox
 
 _CHUNK = 500
@@ -64,8 +65,14 @@ def find_by_keys(
     return found
 
 
+def transliteration(*, title: str, body: str, language: str) -> str | None:
+    """The Latin spellings of an article's Cyrillic and Greek words (`Article.transliteration`),
+    or None without any."""
+    return latin_spellings(f"{title}\n{body}", language)
+
+
 def columns(prepared: PreparedArticle) -> dict[str, Any]:
-    """The stored columns of a prepared article."""
+    """The stored columns of a prepared article: every insert and update writes these."""
     return {
         "idem_key": prepared.idem_key,
         **prepared.content(),
@@ -73,6 +80,9 @@ def columns(prepared: PreparedArticle) -> dict[str, Any]:
         "published_start": prepared.published_start,
         "published_end": prepared.published_end,
         "source_key": source_key(prepared.source) if prepared.source else None,
+        "transliteration": transliteration(
+            title=prepared.title, body=prepared.body, language=prepared.language
+        ),
     }
 
 

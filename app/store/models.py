@@ -47,6 +47,9 @@ class Article(SQLModel, table=True):
     section: str | None = Field(default=None, max_length=300)
     photo_credit: str | None = Field(default=None, max_length=300)
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Latin spellings of the article's Cyrillic and Greek words, read by PostgreSQL search
+    # (migration 0003); derived from the title and body, never returned by the API.
+    transliteration: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime
     updated_at: datetime
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import KBS_RAW, add, ids, make_client, search, whoosh_only
+from tests.conftest import KBS_RAW, add, ids, make_client, search
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,6 @@ def test_soft_hyphen_is_removed_from_stored_text(fr: tuple[TestClient, dict[str,
     assert "premier" in body and "\u00ad" not in body
 
 
-@whoosh_only("did_you_mean (no term dictionary to correct against: always null)")
 def test_did_you_mean_offers_real_words(fr: tuple[TestClient, dict[str, int]]) -> None:
     client, _ = fr
     result = search(client, "artilerie")
