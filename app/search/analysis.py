@@ -74,6 +74,10 @@ CJK_SUFFIX = "cjk"
 # The field families of the index: one per stemmed language, one folding, one for CJK text.
 SUFFIXES = (*STEMMED_LANGUAGES, FOLD_SUFFIX, CJK_SUFFIX)
 
+# Accents folded: Whoosh's table, and the ё that Russian writers mostly write е (PostgreSQL's
+# unaccent folds it too).
+FOLDING = {**accent_map, ord("ё"): "е", ord("Ё"): "Е"}
+
 # Elided forms that the French list lacks (`jusqu’à`, `lorsqu’il`…).
 _EXTRA_STOPS = {"fr": {"jusqu", "lorsqu", "puisqu", "quoiqu"}}
 
@@ -96,7 +100,7 @@ def stop_words(lang: str) -> frozenset[str]:
 
 def fold(word: str) -> str:
     """Lower case without accents."""
-    return word.lower().translate(accent_map)
+    return word.lower().translate(FOLDING)
 
 
 @functools.cache
@@ -173,7 +177,7 @@ def word_tokens(value: str, lang: str, *, keep_cjk: bool | None = None) -> list[
     for match in pattern.finditer(value):
         surface = match.group(0)
         lowered = surface.lower()
-        folded = lowered.translate(accent_map)
+        folded = lowered.translate(FOLDING)
         text = stem(folded)
         found: set[str] = set()
         if _TRANSLITERATED.search(folded):
@@ -249,7 +253,7 @@ class LanguageAnalyzer(Analyzer):  # type: ignore[misc]
             if match is None:
                 continue
             lowered = match.group(0).lower()
-            folded = lowered.translate(accent_map)
+            folded = lowered.translate(FOLDING)
             token.text = stem(folded)
             token.boost = 1.0
             token.stopped = False
@@ -329,7 +333,7 @@ def language_analyzer(lang: str) -> Analyzer:
 
 def cjk_analyzer() -> Analyzer:
     """Bigrams of CJK text, folded words elsewhere."""
-    return CJKBigramTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+    return CJKBigramTokenizer() | LowercaseFilter() | CharsetFilter(FOLDING)
 
 
 # A term of the spelling dictionary: the word folded, then as written (lower case).
@@ -347,7 +351,7 @@ class SpellingFilter(Filter):  # type: ignore[misc]
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for token in tokens:
-            token.text = f"{token.text.translate(accent_map)}{SPELLING_SEPARATOR}{token.text}"
+            token.text = f"{token.text.translate(FOLDING)}{SPELLING_SEPARATOR}{token.text}"
             yield token
 
 
