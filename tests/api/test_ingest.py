@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -297,4 +298,9 @@ def test_a_long_body_of_distinct_words_is_stored_and_found(client: TestClient) -
         "/v1/articles", params={"refresh": "wait"}, json={"body": body, "language": "fr"}
     )
     assert made.status_code == 201, made.text[:300]
+    # Analysing 110,000 distinct words takes the indexer seconds, longer than `refresh=wait`
+    # waits on a loaded machine: wait for the index itself before searching.
+    deadline = time.monotonic() + 120
+    while client.get("/health").json()["index"]["pending"] and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert [h["id"] for h in search(client, "mot12345")["hits"]] == [made.json()["id"]]
