@@ -13,7 +13,8 @@ from app.ingest.article import NO_CONTROL
 from app.services.errors import InvalidInput
 from app.services.search import MAX_ANALYZED_CHARS
 
-_LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})?$"
+_LANGUAGE = r"^[A-Za-z]{2,3}$"
+MAX_LANGUAGES = 20
 
 
 def _invalid(name: str, message: str) -> InvalidInput:
@@ -46,7 +47,9 @@ def analyze(
     language: Annotated[
         list[str],
         Query(
-            description="ISO 639-1 codes to analyse it in; repeat for several. Without it, one "
+            max_length=MAX_LANGUAGES,
+            description="ISO 639-1 codes to analyse it in; repeat for several (at most 20). "
+            "Without it, one "
             "language per analysis the engine has (each stemmed language, `und` for the "
             "others, `ja`, `ko` and `zh` for CJK text)",
             json_schema_extra={"items": {"type": "string", "pattern": _LANGUAGE}},
@@ -55,6 +58,8 @@ def analyze(
 ) -> AnalyzeResponse:
     if not re.fullmatch(NO_CONTROL, text):
         raise _invalid("text", "the text must not hold control characters (tab and newline aside)")
+    if len(language) > MAX_LANGUAGES:
+        raise _invalid("language", f"at most {MAX_LANGUAGES} languages at once")
     for code in language:
         if not re.fullmatch(_LANGUAGE, code):
             raise _invalid("language", f"not a language code: {code!r} (fr, en, ru, ko…)")

@@ -211,7 +211,7 @@ class SearchResponse(BaseModel):
                     ],
                     "facets": {
                         "language": {"fr": 1},
-                        "source": {"KBS World": 1, "(none)": 0},
+                        "source": {"KBS World": 1},
                         "month": {"2023-09": 1},
                     },
                     "did_you_mean": None,

@@ -7,8 +7,9 @@ English ones) unless it holds nothing else, and a phrase keeps them in place, so
 `« la Corée du Nord »` is that phrase and `to be or not to be` finds Hamlet.
 
 Capitalised words in Cyrillic or Greek (names, mostly) are also indexed as their Latin
-spellings (anyascii, in the same position, not stemmed), and a query word is also asked in its
-other script's spelling, so that `golunov` finds « Голунов » and `Голунов` finds « Golunov ».
+spellings (anyascii, in the same position, not stemmed, behind LATIN_MARK); a query's Latin
+words also ask those, and its capitalised Cyrillic and Greek words ask their Latin spellings of
+Latin texts, so that `golunov` finds « Голунов » and `Голунов` finds « Golunov ».
 
 The analyser classes are pickled into the index's TOC: never rename or move them.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +78,20 @@ SUFFIXES = (*STEMMED_LANGUAGES, FOLD_SUFFIX, CJK_SUFFIX)
 
 # Accents folded: Whoosh's table, and the ё that Russian writers mostly write е (PostgreSQL's
 # unaccent folds it too).
-FOLDING = {**accent_map, ord("ё"): "е", ord("Ё"): "Е"}
+FOLDING = {
+    **accent_map,
+    ord("ё"): "е",
+    ord("Ё"): "Е",
+    # Greek letters with tonos or dialytika: their base letter (ά → α, ϊ → ι)
+    **{
+        cp: base
+        for cp in range(0x0370, 0x0400)
+        if (base := unicodedata.normalize("NFD", chr(cp))[0]) != chr(cp) and base.isalpha()
+    },
+}
+# Latin spellings of names in other scripts are indexed behind this mark, so that only a query's
+# Latin words meet them (`golunov` « Голунов »), never its ordinary words (`Lyon` is no `lion`).
+LATIN_MARK = "+"
 
 # Elided forms that the French list lacks (`jusqu’à`, `lorsqu’il`…).
 _EXTRA_STOPS = {"fr": {"jusqu", "lorsqu", "puisqu", "quoiqu"}}
@@ -159,8 +174,9 @@ class WordToken:
     surface: str  # as written
     folded: str  # lower case without accents
     text: str  # the indexed term
-    alternatives: tuple[str, ...]  # other terms a query also asks in this position
-    spellings: tuple[str, ...]  # other words a query also asks (for PostgreSQL, which stems)
+    alternatives: tuple[str, ...]  # other Whoosh terms a query also asks in this position
+    latin: tuple[str, ...]  # a name's Latin spellings, asked of Latin texts (`Голунов`)
+    keys: tuple[str, ...]  # a Latin word as the spellings of names are written (`zelensky`)
     stop: bool
     start: int
     end: int
@@ -179,19 +195,17 @@ def word_tokens(value: str, lang: str, *, keep_cjk: bool | None = None) -> list[
         lowered = surface.lower()
         folded = lowered.translate(FOLDING)
         text = stem(folded)
+        latin: tuple[str, ...] = ()
+        keys: tuple[str, ...] = ()
         found: set[str] = set()
-        if _TRANSLITERATED.search(folded):
+        if _named(surface):
             # « Голунов » meets the `golunov` of a Latin text, as that text's family stems it
-            spellings = _latin_spellings(folded, lang)
-            found.update(form for s in spellings for form in (s, stem(s)))
+            latin = _latin_spellings(folded, lang)
+            found.update(form for s in latin for form in (s, stem(s)))
         elif folded.isascii() and folded.isalpha():
-            # `golunova` meets the Latin spellings of « Голунова », which are not stemmed, and
-            # `zelensky` the `zelenski` of « Зеленский »
-            key = latin_key(folded)
-            spellings = (key,) if key != folded else ()
-            found.update((folded, key, stem(key)))
-        else:
-            spellings = ()
+            # `golunov`, `golunova`, `Shoygu` meet the marked Latin spellings of names
+            keys = (latin_key(folded),)
+            found.update(LATIN_MARK + key for key in keys)
         found.discard(text)
         alternatives = tuple(sorted(found))
         out.append(
@@ -200,7 +214,8 @@ def word_tokens(value: str, lang: str, *, keep_cjk: bool | None = None) -> list[
                 folded=folded,
                 text=text,
                 alternatives=alternatives,
-                spellings=spellings,
+                latin=latin,
+                keys=keys,
                 stop=lowered in stops,
                 start=match.start(),
                 end=match.end(),
@@ -267,9 +282,8 @@ class LanguageAnalyzer(Analyzer):  # type: ignore[misc]
             yield token
             if not folded.isascii() and _named(match.group(0)):
                 for form in _latin_spellings(folded, lang):
-                    if form != token.text:
-                        token.text = form
-                        yield token
+                    token.text = LATIN_MARK + form
+                    yield token
             pos += 1
 
 
@@ -406,7 +420,8 @@ def analyse(
         elif family == CJK_SUFFIX:
             found = tuple(piece for piece, _ in bigrams(t.text))
         else:
-            found = (t.text, *t.alternatives)
+            indexed = _latin_spellings(t.folded, family) if _named(t.surface) else ()
+            found = (t.text, *(LATIN_MARK + s for s in indexed))
         tokens.append(
             TokenAnalysis(
                 token=t.surface,
@@ -415,7 +430,7 @@ def analyse(
                 in_query=not (t.stop and drop_stops),
                 folded=t.folded,
                 terms=found,
-                latin=t.spellings if _TRANSLITERATED.search(t.folded) else (),
+                latin=t.latin,
             )
         )
     return LanguageAnalysis(language=language, family=family, tokens=tokens, query=query)

@@ -174,8 +174,8 @@ NO_SOURCE = "(none)"
 def sorted_facet(name: str, found: dict[str, int]) -> dict[str, int]:
     """A facet's counts, most first; articles without a source under NO_SOURCE, undated ones
     left out of the months."""
-    if name == "source":
-        found = {label or NO_SOURCE: n for label, n in found.items()}
+    if name == "source" and "" in found:
+        found = {**found, "": 0, NO_SOURCE: found.get(NO_SOURCE, 0) + found[""]}
     return {label: n for label, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])) if label}
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from app.search.analysis import fold
 from app.search.postgres import CONFIGS
+from app.search.tsquery import quoted
 
 MAX_DISTANCE = 2
 PREFIX = 1  # letters a suggestion shares with the word at its start, as on Whoosh
@@ -29,6 +30,7 @@ SIMILARITY = 0.2
 CANDIDATES = 50
 COUNT_CAP = 1000  # articles counted per tied candidate: past it, more makes no difference
 
+_FOLD = text("SELECT unaccent(lower(:word))")
 _NEAR = text(
     "SELECT word, written FROM search_word WHERE word % :word "
     "ORDER BY word <-> :word, word LIMIT :limit"
@@ -50,10 +52,11 @@ def suggest_word(session: Session, word: str, *, seconds: float) -> str | None:
     """A word of the corpus close to `word` (accents aside), as written; None when `word` is itself
     a word of the corpus, is no word (digits, codes: fewer than 3 letters or not only letters)
     or nothing is near. TimedOut past `seconds` (the transaction is then rolled back)."""
-    folded = fold(word)
-    if len(folded) < 3 or not folded.isalpha():
+    if len(fold(word)) < 3 or not fold(word).isalpha():
         return None
     _limit(session, seconds)
+    # folded as the dictionary's words were (unaccent folds more than Python: ß is ss)
+    folded = str(session.execute(_FOLD, {"word": word}).scalar_one())
     session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {SIMILARITY}"))
     written = dict(_run(session, _NEAR, {"word": folded, "limit": CANDIDATES}))
     near = list(written)
@@ -72,14 +75,9 @@ def suggest_word(session: Session, word: str, *, seconds: float) -> str | None:
     tied = sorted(w for w, d in distances.items() if d == nearest)
     if len(tied) == 1:
         return str(written[tied[0]])
-    params = {"words": tied, "tokens": [_token(w) for w in tied], "cap": COUNT_CAP}
+    params = {"words": tied, "tokens": [quoted(w) for w in tied], "cap": COUNT_CAP}
     held = {w: int(n) for w, n in _run(session, _COUNTS, params)}
     return str(written[min(tied, key=lambda w: (-held.get(w, 0), w))])
-
-
-def _token(word: str) -> str:
-    """A tsquery token: quoted, so that nothing in it reads as an operator."""
-    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _limit(session: Session, seconds: float) -> None:

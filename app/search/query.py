@@ -8,6 +8,7 @@ string is checked before it reaches the parser, and the parsed tree is checked a
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -38,7 +39,9 @@ MIN_FUZZY = 3
 MAX_EXPANSIONS = 4
 FIELDS = ("title", "body", "source")
 _WORD = re.compile(r"[^\W_]+")
+_HAS_WORD = re.compile(r"[^\W_]")
 _FUZZY = re.compile(r"~(\d*)(?:/(\d+))?")
+_FIELD = re.compile(r"\b(?:title|body|source):")
 _MINUS = re.compile(r"(?<![\w\"])-(?=[\w\"(])")
 
 
@@ -77,7 +80,7 @@ def check_query(
     """Normalise quotes and `-term`, and refuse what the engine cannot run safely."""
     if len(raw) > max_chars:
         raise QueryError(f"the query is {len(raw)} characters long; the limit is {max_chars}")
-    text = raw.translate(QUOTES)
+    text = unicodedata.normalize("NFC", raw).translate(QUOTES)  # as articles are stored
     if not text.strip():
         raise QueryError("the query is empty")
     quotes = [i for i, ch in enumerate(text) if ch == '"']
@@ -129,7 +132,7 @@ def check_query(
     for match in re.finditer(r"([^\W_]*)~", text):
         if text[match.start() - 1 : match.start()] != '"' and len(match.group(1)) < MIN_FUZZY:
             raise QueryError(f"fuzzy terms need at least {MIN_FUZZY} letters", match.start())
-    unsuffixed = _FUZZY.sub(" ", text)
+    unsuffixed = _FIELD.sub(" ", _FUZZY.sub(" ", text))  # field names are not words to correct
     words = tuple(w for w in _WORD.findall(unsuffixed) if w not in OPERATORS)
     if len(words) > max_terms:
         raise QueryError(f"the query has {len(words)} terms; the limit is {max_terms}")
@@ -192,7 +195,7 @@ def parse(checked: CheckedQuery) -> query.Query:
     if error:
         raise QueryError(f"the query could not be parsed: {error}")
     for leaf in parsed.leaves():
-        if leaf.field() not in ("text", *FIELDS):
+        if leaf.field() not in (None, "text", *FIELDS):
             found = checked.text.find(f"{leaf.field()}:")
             raise QueryError(
                 f"unknown field `{leaf.field()}:`; use title:, body: or source:",
@@ -254,9 +257,16 @@ class _FamilyCompiler:
         return _any([query.Term(f, text, boost=boost) for f in fields for text in texts])
 
     def compile(self, node: query.Query) -> query.Query | None:
+        """The node's query in this family: None where it asks nothing here (a stop word, no
+        word at all), NullQuery where it asks what this family cannot hold (`中国` of a
+        French article)."""
+        if node.is_leaf() and node is not query.NullQuery and node.field() is None:
+            return None  # an empty phrase or group
         if type(node) is query.Term:
             lang, fields = self.fields(node)
             tokens = word_tokens(node.text, lang)
+            if not tokens:
+                return query.NullQuery if _HAS_WORD.search(node.text) else None
             if self.drop_stops and lang != FOLD_SUFFIX:
                 tokens = [t for t in tokens if not t.stop]
             parts = [self.token(t, fields, lang, node.boost) for t in tokens]
@@ -268,13 +278,15 @@ class _FamilyCompiler:
                 texts = [piece for t in tokens for piece, _ in bigrams(t.text)]
             else:
                 texts = [t.text for t in tokens]
-            if len(texts) <= 1:
+            if not texts:
+                return query.NullQuery if _HAS_WORD.search(" ".join(node.words)) else None
+            if len(texts) == 1:
                 return _all([self.token(t, fields, lang, node.boost) for t in tokens])
             return _any([query.Phrase(f, texts, slop=node.slop, boost=node.boost) for f in fields])
         if isinstance(node, (query.Prefix, query.FuzzyTerm)):
             lang, fields = self.fields(node)
             text = fold(node.text) if lang == CJK_SUFFIX else term_form(node.text, lang)
-            if not text:
+            if not _HAS_WORD.search(text):
                 return None
             if isinstance(node, query.Prefix):
                 return _any([query.Prefix(f, text, boost=node.boost) for f in fields])
@@ -294,22 +306,31 @@ class _FamilyCompiler:
             )
         if isinstance(node, query.Not):
             inner = self.compile(node.query)
-            return None if inner is None else query.Not(inner, boost=node.boost)
+            if inner is None or inner is query.NullQuery:
+                return None  # excluding what cannot be here excludes nothing
+            return query.Not(inner, boost=node.boost)
         if isinstance(node, (query.AndNot, query.AndMaybe)):
             a, b = self.compile(node.a), self.compile(node.b)
-            if a is None or b is None:
+            if a is None or a is query.NullQuery or b is None or b is query.NullQuery:
                 return a
-            return type(node)(a, b, boost=node.boost)
+            return type(node)(a, b)
         if isinstance(node, (query.And, query.Or)):
             children = [c for c in map(self.compile, node.children()) if c is not None]
-            if not children:
-                return None
-            if len(children) == 1:
-                return children[0]
-            return type(node)(children, boost=node.boost)
+            if isinstance(node, query.And) and query.NullQuery in children:
+                return query.NullQuery
+            kept = [c for c in children if c is not query.NullQuery]
+            if not kept:
+                return query.NullQuery if children else None
+            if len(kept) == 1:
+                return kept[0]
+            return type(node)(kept, boost=node.boost)
         if node is query.NullQuery:
             return None
         raise QueryError(f"the query could not be parsed ({type(node).__name__})")
+
+
+def _negates(node: query.Query) -> bool:
+    return isinstance(node, (query.Not, query.AndNot)) or any(map(_negates, node.children()))
 
 
 def _any(parts: list[query.Query]) -> query.Query:
@@ -327,7 +348,8 @@ def family_query(checked: CheckedQuery, suffix: str) -> tuple[query.Query | None
     and whether it drops the query's stop words."""
     tree = parse(checked)
     drop = drops_stop_words(tree, suffix)
-    return _FamilyCompiler(suffix, drop_stops=drop).compile(tree), drop
+    compiled = _FamilyCompiler(suffix, drop_stops=drop).compile(tree)
+    return (None if compiled is query.NullQuery else compiled), drop
 
 
 class QueryCompiler:
@@ -347,8 +369,11 @@ class QueryCompiler:
         for suffix in suffixes:
             compiler = _FamilyCompiler(suffix, drop_stops=drops_stop_words(tree, suffix))
             compiled = compiler.compile(tree)
-            if compiled is not None:
-                families.append(compiled)
+            if compiled is None or compiled is query.NullQuery:
+                continue
+            if _negates(compiled):  # `-war` alone must not match every article of the family
+                compiled = query.And([compiled, query.Term("family", suffix)])
+            families.append(compiled)
         if not families:
             return query.NullQuery
         result: query.Query = _any(families).accept(bounded)

@@ -45,6 +45,8 @@ def build_schema() -> Schema:
     fields: dict[str, Any] = {
         "id": NUMERIC(int, bits=64, signed=False, stored=True, unique=True),
         "lang": ID(stored=True, sortable=True),
+        # The field family of the article's language: what a negation is relative to.
+        "family": ID,
         "source_key": ID,
         "source_name": ID(sortable=True),
         "source": TEXT(analyzer=language_analyzer(FOLD_SUFFIX)),
@@ -53,9 +55,6 @@ def build_schema() -> Schema:
         "ts_new": _column(),
         "ts_old": _column(),
         "ts_end": _column(),
-        # `title:` and `body:` in a query name these; the parser spreads them over the languages.
-        "title": TEXT(analyzer=language_analyzer(FOLD_SUFFIX)),
-        "body": TEXT(analyzer=language_analyzer(FOLD_SUFFIX)),
         "spell": FieldType(Existence(), analyzer=spelling_analyzer()),
     }
     for suffix in SUFFIXES:
@@ -83,6 +82,7 @@ def to_document(article: Article) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": article.id,
         "lang": article.language,
+        "family": suffix,
         f"title_{suffix}": article.title,
         f"body_{suffix}": article.body,
     }

@@ -8,8 +8,10 @@ from plain words unless the query holds nothing else, and a phrase keeps them in
 configurations index every word, migration 0003). Every word stays a quoted token, which
 PostgreSQL analyses with the configuration (folding accents, stemming); a phrase is one token of
 several words, which becomes a chain of `<->`. A word of several parts (`Jong-un`,
-`d’artillerie`) is the AND of its parts, without the stop words among them. A Latin or Cyrillic
-word may also be matched by its other spellings (`golunov` | `Голунов`). Fields become weights:
+`d’artillerie`) is the AND of its parts, without the stop words among them. A Latin word also
+asks the Latin spellings of names (the vector's weight D: `golunov` finds « Голунов »), and a
+capitalised Cyrillic or Greek word its own Latin spellings (`Голунов` finds « Golunov »).
+Fields become weights:
 the title is A, the body B and the source C; a bare term may match A or B.
 
 What does not carry over: `term~` matches the term exactly (PostgreSQL has no fuzzy lexemes),
@@ -22,11 +24,12 @@ import re
 
 from whoosh import query
 
-from app.search.analysis import FOLD_SUFFIX, STEMMED_LANGUAGES, word_tokens
+from app.search.analysis import FOLD_SUFFIX, STEMMED_LANGUAGES, WordToken, word_tokens
 from app.search.query import CheckedQuery, QueryError, drops_stop_words, parse
 
 _WEIGHTS = {"text": "AB", "title": "A", "body": "B", "source": "C"}
 _HAS_WORD = re.compile(r"[^\W_]")
+_COMPOUND = re.compile(r"[^\W_][-'’‘‐‑][^\W_]")
 # The families of migration 0002's configurations: a stemmed language each, then `simple`.
 FAMILIES = (*STEMMED_LANGUAGES, FOLD_SUFFIX)
 
@@ -36,7 +39,7 @@ def config_name(family: str) -> str:
     return "newsdesk_simple" if family == FOLD_SUFFIX else f"newsdesk_{family}"
 
 
-def _token(text: str) -> str:
+def quoted(text: str) -> str:
     """A tsquery token: quoted, so that operators typed inside it stay text."""
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
@@ -48,19 +51,33 @@ class _Renderer:
         self.family = family
         self.drop_stops = drop_stops
 
-    def term(self, node: query.Term) -> str | None:
+    def term(self, node: query.Term, *, drop_stops: bool | None = None) -> str | None:
         weight = _WEIGHTS[node.fieldname]
         source = node.fieldname == "source"
         tokens = word_tokens(node.text, FOLD_SUFFIX if source else self.family, keep_cjk=True)
-        if self.drop_stops and not source:
-            tokens = [t for t in tokens if not t.stop]
-        parts = []
-        for t in tokens:
-            words = [f"{_token(w)}:{weight}" for w in (t.surface, *t.spellings)]
-            parts.append(words[0] if len(words) == 1 else "(" + " | ".join(words) + ")")
+        drop = (self.drop_stops if drop_stops is None else drop_stops) and not source
+        if not _COMPOUND.search(node.text):
+            # One word: sent whole, so that PostgreSQL splits it as it split the articles
+            # (`G20サミット`, `7,4`); its Latin spellings and keys beside it.
+            if not tokens or (drop and all(t.stop for t in tokens)):
+                return None
+            extra = tokens[0] if len(tokens) == 1 else None
+            return self.alternatives(node.text, extra, weight)
+        # Parts joined by hyphens or apostrophes (`Jong-un`, `d’artillerie`): each, without
+        # the stop words, so that `Kim Jong Un` and `Kim Jong-un` meet.
+        parts = [self.alternatives(t.surface, t, weight) for t in tokens if not (drop and t.stop)]
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else "(" + " & ".join(parts) + ")"
+
+    @staticmethod
+    def alternatives(surface: str, token: WordToken | None, weight: str) -> str:
+        words = [f"{quoted(surface)}:{weight}"]
+        if token is not None:
+            words += [f"{quoted(w)}:{weight}" for w in token.latin]
+            # the Latin spellings of names are the vector's weight D (migration 0003)
+            words += [f"{quoted(k)}:D" for k in token.keys]
+        return words[0] if len(words) == 1 else "(" + " | ".join(words) + ")"
 
     def render(self, node: query.Query) -> str | None:
         """tsquery text for a node; None for a node that cannot match anything."""
@@ -68,13 +85,13 @@ class _Renderer:
             words = " ".join(node.words)
             if not _HAS_WORD.search(words):
                 return None
-            return f"{_token(words)}:{_WEIGHTS[node.fieldname]}"
+            return f"{quoted(words)}:{_WEIGHTS[node.fieldname]}"
         if isinstance(node, query.Prefix):
             if not _HAS_WORD.search(node.text):
                 return None
-            return f"{_token(node.text)}:*{_WEIGHTS[node.fieldname]}"
-        if isinstance(node, query.FuzzyTerm):  # matched exactly
-            return self.term(query.Term(node.fieldname, node.text))
+            return f"{quoted(node.text)}:*{_WEIGHTS[node.fieldname]}"
+        if isinstance(node, query.FuzzyTerm):  # matched exactly, even a stop word
+            return self.term(query.Term(node.fieldname, node.text), drop_stops=False)
         if isinstance(node, query.Term):
             return self.term(node)
         if isinstance(node, query.Not):

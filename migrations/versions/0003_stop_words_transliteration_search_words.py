@@ -6,8 +6,8 @@ Create Date: 2026-12-01
 
 Both dialects get `article.transliteration`: the Latin spellings of the article's Cyrillic and
 Greek words (`app.search.analysis.latin_spellings`, which keeps the capitalised ones), written
-by the store with the article and filled here for the articles already stored. Only PostgreSQL search reads it; the Whoosh
-analysers transliterate by themselves.
+by the store with the article and filled here for the articles already stored. Only
+PostgreSQL search reads it; the Whoosh analysers transliterate by themselves.
 
 On PostgreSQL only:
 
@@ -16,9 +16,11 @@ On PostgreSQL only:
   like any word, and the query side drops them where it should (`la`, `du` are kept in
   `to_tsvector('newsdesk_fr', 'la Corée du Nord')`, in positions 1 to 4).
 - `article.search` is built again (a stored generated column is not recomputed when a
-  configuration changes), with the transliteration weighted B after the title, body and source.
-- `search_word`: every word of the articles' titles and bodies, folded (lower case, accents
-  removed), of three letters or more, under a trigram index (pg_trgm): the dictionary of
+  configuration changes), with the transliteration weighted D after the title, body and source:
+  a query asks it only with its Latin words' keys (`'golunov':D`), never with its other words.
+- `search_word`: every word of the titles and bodies of articles not in Japanese, Korean or
+  Chinese, folded (lower case, accents removed) with a written form, of three letters or more,
+  under a trigram index (pg_trgm): the dictionary of
   `did_you_mean`. Statement-level triggers on `article` add the words of inserted and changed
   articles; words are never removed (a stale word is harmless: a suggestion is offered only if
   it finds articles).
@@ -56,7 +58,7 @@ _VECTOR_0002 = (
 )
 _VECTOR_0003 = (
     f"{_VECTOR_0002} || "
-    "setweight(to_tsvector(newsdesk_ts_config(language), coalesce(transliteration, '')), 'B')"
+    "setweight(to_tsvector(newsdesk_ts_config(language), coalesce(transliteration, '')), 'D')"
 )
 
 # The words of `did_you_mean`'s dictionary in a set of articles `a`: `simple` lowers them, and
@@ -74,14 +76,15 @@ def _words_of(source: str) -> str:
         f"FROM {source} AS a CROSS JOIN LATERAL "
         "unnest(tsvector_to_array(to_tsvector('pg_catalog.simple'::regconfig, "
         f"a.title || ' ' || left(a.body, {BODY_CHARS})))) AS w(word) "
-        f"WHERE w.word ~ '{_WORD}' ORDER BY unaccent(w.word), w.word = unaccent(w.word), w.word"
+        f"WHERE a.language NOT IN ('ja', 'ko', 'zh') AND w.word ~ '{_WORD}' "
+        "ORDER BY unaccent(w.word), w.word = unaccent(w.word), w.word"
     )
 
 
 # In an UPDATE, the articles whose title or body changed: compared once per article, before
 # their words are listed (a join after them compares the bodies once per word).
 _CHANGED = (
-    "(SELECT n.title, n.body FROM new_articles n JOIN old_articles o ON o.id = n.id"
+    "(SELECT n.language, n.title, n.body FROM new_articles n JOIN old_articles o ON o.id = n.id"
     " WHERE o.title IS DISTINCT FROM n.title OR o.body IS DISTINCT FROM n.body"
     " OFFSET 0)"
 )

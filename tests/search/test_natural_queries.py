@@ -99,6 +99,12 @@ ARTICLES: dict[str, dict[str, Any]] = {
         "language": "fr",
         "published_at": "2021-02",
     },
+    "lions": {
+        "title": "At the zoo",
+        "body": "Two lions died at the zoo.",
+        "language": "en",
+        "published_at": "2022-05",
+    },
     "ko": {
         "title": "북한 소식",
         "body": "북한 김정은 위원장 이 러시아 를 방문했다.",
@@ -212,6 +218,29 @@ def test_operators_keep_their_meaning_per_language(
     assert _names(known, search(client, "Kanzler OR golunov")) >= {"de", "golunov_fr"}
     assert _names(known, search(client, "title:train la")) == {"train"}
     assert _names(known, search(client, "source:meduza полиция")) == {"moscou_ru"}
+
+
+def test_negations_and_words_a_language_cannot_hold(
+    corpus: tuple[TestClient, dict[str, int]],
+) -> None:
+    client, known = corpus
+    everything = search(client, "-missile", page_size=100)
+    assert "nord" not in _names(known, everything) and "hamlet" in _names(known, everything)
+    assert "nord" not in _names(known, search(client, "Corée ANDNOT missile"))
+    assert "apart" in _names(known, search(client, "Corée ANDNOT missile"))
+    assert "nord" not in _names(known, search(client, "Kanzler OR -missile", page_size=100))
+    # a Korean word asked with a French one: French articles do not hold it
+    assert search(client, "la 북한")["total"] == 0
+    assert _names(known, search(client, "북한")) == {"ko"}
+
+
+def test_latin_words_meet_names_not_other_words(
+    corpus: tuple[TestClient, dict[str, int]],
+) -> None:
+    client, known = corpus
+    assert "lions" not in _names(known, search(client, "Lyon"))
+    assert "lions" not in _names(known, search(client, "dye"))
+    assert _names(known, search(client, "lions")) == {"lions"}
 
 
 def _folded(text: str | None) -> str | None:
