@@ -30,6 +30,7 @@ from app.search.query import CheckedQuery, QueryError, drops_stop_words, parse
 _WEIGHTS = {"text": "AB", "title": "A", "body": "B", "source": "C"}
 _HAS_WORD = re.compile(r"[^\W_]")
 _COMPOUND = re.compile(r"[^\W_][-'’‘‐‑][^\W_]")
+_COMPOUND_JOINT = re.compile(r"(?<=[^\W_])[-'’‘‐‑](?=[^\W_])")
 # The families of migration 0002's configurations: a stemmed language each, then `simple`.
 FAMILIES = (*STEMMED_LANGUAGES, FOLD_SUFFIX)
 
@@ -61,14 +62,20 @@ class _Renderer:
             # (`G20サミット`, `7,4`); its Latin spellings and keys beside it.
             if not tokens or (drop and all(t.stop for t in tokens)):
                 return None
-            extra = tokens[0] if len(tokens) == 1 else None
-            return self.alternatives(node.text, extra, weight)
-        # Parts joined by hyphens or apostrophes (`Jong-un`, `d’artillerie`): each, without
-        # the stop words, so that `Kim Jong Un` and `Kim Jong-un` meet.
-        parts = [self.alternatives(t.surface, t, weight) for t in tokens if not (drop and t.stop)]
+            return self.alternatives(node.text, tokens[0] if len(tokens) == 1 else None, weight)
+        # Parts joined by hyphens or apostrophes (`Jong-un`, `d’artillerie`): the word whole,
+        # as written, or its parts without the stop words, so that `Kim Jong Un` and
+        # `Kim Jong-un` meet.
+        parts = []
+        for part in _COMPOUND_JOINT.split(node.text):
+            found = word_tokens(part, FOLD_SUFFIX if source else self.family, keep_cjk=True)
+            if found and not (drop and all(t.stop for t in found)):
+                parts.append(self.alternatives(part, found[0] if len(found) == 1 else None, weight))
+        whole = f"{quoted(node.text)}:{weight}"
         if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else "(" + " & ".join(parts) + ")"
+            return None if drop and all(t.stop for t in tokens) else whole
+        joined = parts[0] if len(parts) == 1 else "(" + " & ".join(parts) + ")"
+        return f"({whole} | {joined})"
 
     @staticmethod
     def alternatives(surface: str, token: WordToken | None, weight: str) -> str:
