@@ -426,7 +426,7 @@ def run_whoosh(articles: list[dict[str, Any]], work: Path, options: argparse.Nam
 
         def one(query: Query) -> None:
             checked = check_query(query.q, max_chars=500, max_terms=32)
-            compiled = compiler.compile(checked, suffixes=suffixes)
+            compiled = compiler.compile(checked, suffixes=suffixes, reader=searcher.reader())
             filters = span_filters(
                 start=parse_partial_date(query.date_from) if query.date_from else None,
                 end=parse_partial_date(query.date_to) if query.date_to else None,

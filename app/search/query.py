@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from whoosh import qparser, query
 from whoosh.analysis import RegexTokenizer
 from whoosh.fields import TEXT, Schema
+from whoosh.reading import IndexReader
 
 from app.search.analysis import (
     CJK_SUFFIX,
@@ -239,9 +240,10 @@ _FAMILY_FIELDS = {"text": ("title", "body"), "title": ("title",), "body": ("body
 class _FamilyCompiler:
     """The raw tree as one field family's Whoosh query."""
 
-    def __init__(self, suffix: str, *, drop_stops: bool) -> None:
+    def __init__(self, suffix: str, *, drop_stops: bool, reader: IndexReader | None = None) -> None:
         self.suffix = suffix
         self.drop_stops = drop_stops
+        self.reader = reader  # when given, alternatives it does not hold are not asked
 
     def fields(self, leaf: query.Query) -> tuple[str, list[str]]:
         if leaf.fieldname == "source":
@@ -253,8 +255,15 @@ class _FamilyCompiler:
             pieces = [piece for piece, _ in bigrams(token.text)]
             if len(pieces) > 1:
                 return _any([query.Phrase(f, pieces, boost=boost) for f in fields])
-        texts = (token.text, *token.alternatives)
-        return _any([query.Term(f, text, boost=boost) for f in fields for text in texts])
+        terms = [query.Term(f, token.text, boost=boost) for f in fields]
+        reader = self.reader
+        terms += [
+            query.Term(f, text, boost=boost)
+            for f in fields
+            for text in token.alternatives
+            if reader is None or (f, text) in reader  # most Latin keys meet no name
+        ]
+        return _any(terms)
 
     def compile(self, node: query.Query) -> query.Query | None:
         """The node's query in this family: None where it asks nothing here (a stop word, no
@@ -359,15 +368,29 @@ class QueryCompiler:
     def __init__(self, schema: Schema) -> None:
         self._schema = schema
 
-    def compile(self, checked: CheckedQuery, *, suffixes: tuple[str, ...]) -> query.Query:
-        """The Whoosh query over these families; raises QueryError."""
-        return self.compile_tree(parse(checked), suffixes=suffixes)
+    def compile(
+        self,
+        checked: CheckedQuery,
+        *,
+        suffixes: tuple[str, ...],
+        reader: IndexReader | None = None,
+    ) -> query.Query:
+        """The Whoosh query over these families (asking only the alternative spellings that
+        `reader` holds, when given); raises QueryError."""
+        return self.compile_tree(parse(checked), suffixes=suffixes, reader=reader)
 
-    def compile_tree(self, tree: query.Query, *, suffixes: tuple[str, ...]) -> query.Query:
+    def compile_tree(
+        self,
+        tree: query.Query,
+        *,
+        suffixes: tuple[str, ...],
+        reader: IndexReader | None = None,
+    ) -> query.Query:
         """The Whoosh query of a parsed tree over these families."""
         families = []
         for suffix in suffixes:
-            compiler = _FamilyCompiler(suffix, drop_stops=drops_stop_words(tree, suffix))
+            drop = drops_stop_words(tree, suffix)
+            compiler = _FamilyCompiler(suffix, drop_stops=drop, reader=reader)
             compiled = compiler.compile(tree)
             if compiled is None or compiled is query.NullQuery:
                 continue

@@ -229,7 +229,7 @@ class SearchService:
             outcome = self._run(searcher, wq.Every(), request, deadline, browsing=True)
             return _Ranked(outcome, None, wq.NullQuery)
         try:
-            parsed = self._compiler.compile(checked, suffixes=suffixes)
+            parsed = self._compiler.compile(checked, suffixes=suffixes, reader=searcher.reader())
         except QueryError as exc:
             raise BadQuery(exc.message, position=exc.position) from None
         if parsed is wq.NullQuery:
@@ -339,7 +339,9 @@ class SearchService:
         if not changed:
             return None
         try:
-            parsed = self._compiler.compile(self._check(corrected), suffixes=suffixes)
+            parsed = self._compiler.compile(
+                self._check(corrected), suffixes=suffixes, reader=searcher.reader()
+            )
         except (QueryError, BadQuery):
             return None
         try:
