@@ -83,6 +83,19 @@ def add(client: TestClient, **article: Any) -> dict[str, Any]:
     return body
 
 
+def add_kbs(client: TestClient) -> int:
+    """Post the KBS dispatch as raw text (source KBS World), wait until it is searchable; its id."""
+    raw = client.post(
+        "/v1/articles/raw",
+        params={"source": "KBS World", "refresh": "wait"},
+        content=KBS_RAW.read_bytes(),
+        headers={"content-type": "text/plain"},
+    )
+    assert raw.status_code == 201, raw.text
+    article_id: int = raw.json()["id"]
+    return article_id
+
+
 def search(client: TestClient, q: str, **params: Any) -> dict[str, Any]:
     """Run a search that must succeed."""
     response = client.get("/v1/search", params={"q": q, **params})

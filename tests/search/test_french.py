@@ -8,20 +8,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import KBS_RAW, add, ids, make_client, search
+from tests.conftest import add, add_kbs, ids, make_client, search
 
 
 @pytest.fixture(scope="module")
 def fr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, int]]]:
     with make_client(tmp_path_factory.mktemp("fr")) as client:
-        raw = client.post(
-            "/v1/articles/raw",
-            params={"source": "KBS World", "refresh": "wait"},
-            content=KBS_RAW.read_bytes(),
-            headers={"content-type": "text/plain"},
-        )
-        assert raw.status_code == 201, raw.text
-        known = {"kbs": raw.json()["id"]}
+        known = {"kbs": add_kbs(client)}
         known["hyphen"] = add(
             client,
             title="Lancement réussi",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import KBS_RAW, ON_POSTGRES_SEARCH, add, ids, make_client, search
+from tests.conftest import ON_POSTGRES_SEARCH, add, add_kbs, ids, make_client, search
 
 ARTICLES: dict[str, dict[str, Any]] = {
     "nord": {
@@ -117,14 +117,7 @@ ARTICLES: dict[str, dict[str, Any]] = {
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, int]]]:
     with make_client(tmp_path_factory.mktemp("natural")) as client:
-        raw = client.post(
-            "/v1/articles/raw",
-            params={"source": "KBS World", "refresh": "wait"},
-            content=KBS_RAW.read_bytes(),
-            headers={"content-type": "text/plain"},
-        )
-        assert raw.status_code == 201, raw.text
-        known = {"kbs": raw.json()["id"]}
+        known = {"kbs": add_kbs(client)}
         for name, article in ARTICLES.items():
             known[name] = add(client, **article)["id"]
         yield client, known
