@@ -234,6 +234,9 @@ def drops_stop_words(tree: query.Query, lang: str) -> bool:
     return False
 
 
+# What a negation of a word a family cannot hold leaves there: all of the family's articles.
+EVERYTHING = query.Every()
+
 _FAMILY_FIELDS = {"text": ("title", "body"), "title": ("title",), "body": ("body",)}
 
 
@@ -255,20 +258,24 @@ class _FamilyCompiler:
             pieces = [piece for piece, _ in bigrams(token.text)]
             if len(pieces) > 1:
                 return _any([query.Phrase(f, pieces, boost=boost) for f in fields])
-        terms = [query.Term(f, token.text, boost=boost) for f in fields]
-        reader = self.reader
-        terms += [
+        terms = [
             query.Term(f, text, boost=boost)
             for f in fields
-            for text in token.alternatives
-            if reader is None or (f, text) in reader  # most Latin keys meet no name
+            for text in (token.text, *token.alternatives)
+            if self.holds(f, text)  # most Latin keys meet no name
         ]
-        return _any(terms)
+        return _any(terms) if terms else query.NullQuery
+
+    def holds(self, field: str, text: str) -> bool:
+        """Whether the field can match the term: always without a reader. A term the index
+        does not hold is left out, so no matcher walks its empty postings for every article."""
+        return self.reader is None or (field, text) in self.reader
 
     def compile(self, node: query.Query) -> query.Query | None:
         """The node's query in this family: None where it asks nothing here (a stop word, no
         word at all), NullQuery where it asks what this family cannot hold (`中国` of a
-        French article)."""
+        French article, or a word none of its articles holds), EVERYTHING where it excludes
+        only such a word (`-中国`)."""
         if node.is_leaf() and node is not query.NullQuery and node.field() is None:
             return None  # an empty phrase or group
         if type(node) is query.Term:
@@ -291,7 +298,12 @@ class _FamilyCompiler:
                 return query.NullQuery if _HAS_WORD.search(" ".join(node.words)) else None
             if len(texts) == 1:
                 return _all([self.token(t, fields, lang, node.boost) for t in tokens])
-            return _any([query.Phrase(f, texts, slop=node.slop, boost=node.boost) for f in fields])
+            phrases = [
+                query.Phrase(f, texts, slop=node.slop, boost=node.boost)
+                for f in fields
+                if all(self.holds(f, text) for text in texts)
+            ]
+            return _any(phrases) if phrases else query.NullQuery
         if isinstance(node, (query.Prefix, query.FuzzyTerm)):
             lang, fields = self.fields(node)
             text = fold(node.text) if lang == CJK_SUFFIX else term_form(node.text, lang)
@@ -315,18 +327,31 @@ class _FamilyCompiler:
             )
         if isinstance(node, query.Not):
             inner = self.compile(node.query)
-            if inner is None or inner is query.NullQuery:
-                return None  # excluding what cannot be here excludes nothing
+            if inner is None:
+                return None
+            if inner is query.NullQuery:
+                return EVERYTHING  # excluding what cannot be here excludes nothing
+            if inner is EVERYTHING:
+                return query.NullQuery
             return query.Not(inner, boost=node.boost)
         if isinstance(node, (query.AndNot, query.AndMaybe)):
             a, b = self.compile(node.a), self.compile(node.b)
+            if isinstance(node, query.AndNot) and b is EVERYTHING:
+                return query.NullQuery
             if a is None or a is query.NullQuery or b is None or b is query.NullQuery:
+                return a
+            if b is EVERYTHING:  # AndMaybe: everything adds nothing to the ranking
                 return a
             return type(node)(a, b)
         if isinstance(node, (query.And, query.Or)):
             children = [c for c in map(self.compile, node.children()) if c is not None]
-            if isinstance(node, query.And) and query.NullQuery in children:
-                return query.NullQuery
+            if isinstance(node, query.And):
+                if query.NullQuery in children:
+                    return query.NullQuery
+                narrowing = [c for c in children if c is not EVERYTHING]
+                children = narrowing or children[:1]
+            elif EVERYTHING in children:
+                return EVERYTHING
             kept = [c for c in children if c is not query.NullQuery]
             if not kept:
                 return query.NullQuery if children else None
@@ -343,7 +368,15 @@ def _negates(node: query.Query) -> bool:
 
 
 def _any(parts: list[query.Query]) -> query.Query:
-    return parts[0] if len(parts) == 1 else query.Or(parts)
+    """Any of the parts, nested alternatives flattened: one union of every field's terms walks
+    each matching article once, where a union of unions walks it once per level."""
+    flat: list[query.Query] = []
+    for part in parts:
+        if type(part) is query.Or and part.boost == 1.0:
+            flat.extend(part.subqueries)
+        else:
+            flat.append(part)
+    return flat[0] if len(flat) == 1 else query.Or(flat)
 
 
 def _all(parts: list[query.Query]) -> query.Query | None:
@@ -358,6 +391,8 @@ def family_query(checked: CheckedQuery, suffix: str) -> tuple[query.Query | None
     tree = parse(checked)
     drop = drops_stop_words(tree, suffix)
     compiled = _FamilyCompiler(suffix, drop_stops=drop).compile(tree)
+    if compiled is EVERYTHING:
+        compiled = query.Term("family", suffix)
     return (None if compiled is query.NullQuery else compiled), drop
 
 
@@ -393,6 +428,9 @@ class QueryCompiler:
             compiler = _FamilyCompiler(suffix, drop_stops=drop, reader=reader)
             compiled = compiler.compile(tree)
             if compiled is None or compiled is query.NullQuery:
+                continue
+            if compiled is EVERYTHING:  # every article of the family
+                families.append(query.Term("family", suffix))
                 continue
             if _negates(compiled):  # `-war` alone must not match every article of the family
                 compiled = query.And([compiled, query.Term("family", suffix)])

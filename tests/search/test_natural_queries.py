@@ -222,6 +222,13 @@ def test_negations_and_words_a_language_cannot_hold(
     assert "nord" not in _names(known, search(client, "Corée ANDNOT missile"))
     assert "apart" in _names(known, search(client, "Corée ANDNOT missile"))
     assert "nord" not in _names(known, search(client, "Kanzler OR -missile", page_size=100))
+    # excluding a word no article holds, or one a language cannot hold, excludes nothing
+    total = search(client, "-zzzqqq", page_size=100)["total"]
+    assert total == len(known) == search(client, "-中国", page_size=100)["total"]
+    assert search(client, "Corée -zzzqqq")["total"] == search(client, "Corée")["total"]
+    assert search(client, "Corée ANDNOT zzzqqq")["total"] == search(client, "Corée")["total"]
+    assert search(client, "zzzqqq OR -missile", page_size=100)["total"] == everything["total"]
+    assert search(client, "Corée ANDNOT -zzzqqq")["total"] == 0
     # a Korean word asked with a French one: French articles do not hold it
     assert search(client, "la 북한")["total"] == 0
     assert _names(known, search(client, "북한")) == {"ko"}
