@@ -32,14 +32,22 @@ def environment(data: Path) -> dict[str, str]:
 
 
 def start_server(
-    data: Path, port: int, *args: str, env: dict[str, str] | None = None
+    data: Path,
+    port: int,
+    *args: str,
+    env: dict[str, str] | None = None,
+    code: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """`newsdesk serve` in its own process group, logging to server.log beside `data`; `env`
-    adds settings."""
+    adds settings. `code` serves another checkout's `app` (a `git worktree` of an older
+    revision) with this environment's packages."""
     log = (data.parent / "server.log").open("ab")
+    command = [str(NEWSDESK)] if code is None else [sys.executable, "-m", "app.cli"]
+    extra = {} if code is None else {"PYTHONPATH": str(code)}
     return subprocess.Popen(
-        [str(NEWSDESK), "serve", "--port", str(port), *args],
-        env={**environment(data), **(env or {})},
+        [*command, "serve", "--port", str(port), *args],
+        env={**environment(data), **extra, **(env or {})},
+        cwd=code,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

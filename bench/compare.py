@@ -278,6 +278,18 @@ def load_over_http(http: httpx.Client, articles: list[dict[str, Any]], figures: 
     return started
 
 
+def settle(http: httpx.Client, longest: float) -> int:
+    """Wait for the index at rest, as an archive is between ingest runs: until the idle merges
+    are done (they start 5 s after the last batch), or `longest` seconds; the segments left."""
+    give_up, idle_since = time.monotonic() + longest, time.monotonic()
+    while time.monotonic() < give_up and time.monotonic() - idle_since < 15:
+        if http.get("/health").json()["index"]["merging"]:
+            idle_since = time.monotonic()
+        time.sleep(1)
+    segments: int = http.get("/health").json()["index"]["segments"]
+    return segments
+
+
 def run_newsdesk(
     articles: list[dict[str, Any]], work: Path, options: argparse.Namespace
 ) -> list[Figures]:
@@ -291,15 +303,7 @@ def run_newsdesk(
         _wait_http(url, "/health")
         with httpx.Client(base_url=url, timeout=300) as http:
             started = load_over_http(http, articles, figures)
-            # Queries are timed on the index at rest, as an archive is between ingest runs:
-            # once the idle merges are done (they start 5 s after the last batch), or after
-            # --settle seconds.
-            give_up, idle_since = time.monotonic() + options.settle, time.monotonic()
-            while time.monotonic() < give_up and time.monotonic() - idle_since < 15:
-                if http.get("/health").json()["index"]["merging"]:
-                    idle_since = time.monotonic()
-                time.sleep(1)
-            figures.segments = http.get("/health").json()["index"]["segments"]
+            figures.segments = settle(http, options.settle)
             figures.settled_s = time.perf_counter() - started
         measure_server(figures, url, "/v1/search", newsdesk_params, options, server.pid)
     finally:
