@@ -15,6 +15,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _BUNDLED = Path(__file__).resolve().parent / "bundled"
 MIGRATIONS_DIR = _BUNDLED / "migrations" if _BUNDLED.is_dir() else PROJECT_ROOT / "migrations"
 SAMPLE_DIR = _BUNDLED / "sample" if _BUNDLED.is_dir() else PROJECT_ROOT / "data" / "sample"
+# Clients the rate limit can leave uncounted (NEWSDESK_RATE_LIMIT_EXEMPT).
+Exemption = Literal["loopback", "keys"]
+EXEMPTIONS: tuple[Exemption, ...] = ("loopback", "keys")
 
 
 class Settings(BaseSettings):
@@ -41,6 +44,12 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Per key (or per client address without one), in the `limits` notation; empty turns it off.
     rate_limit: str = "20/second;600/minute"
+    # Who is never counted: `loopback` (scripts on the server's own machine; behind a reverse
+    # proxy on the same host every client looks local, so drop it there) and `keys` (clients
+    # with a configured key). Empty: everyone is counted.
+    rate_limit_exempt: Annotated[list[Exemption], NoDecode] = Field(
+        default_factory=lambda: list(EXEMPTIONS)
+    )
     # Where the counters live: memory:// (per process) or e.g. redis://host:6379 (shared).
     rate_limit_storage: str = "memory://"
 
@@ -74,7 +83,7 @@ class Settings(BaseSettings):
     # Past this many articles waiting for the indexer, writes get 503 with Retry-After.
     max_pending: int = 100_000
 
-    @field_validator("api_keys", "read_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "read_keys", "cors_origins", "rate_limit_exempt", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

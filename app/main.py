@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import analyze, articles, errors, health, limits, openapi, search
+from app.api import analyze, articles, docs, errors, health, home, limits, openapi, search
 from app.api.deps import KeyRequired
+from app.api.head import HeadAsGet
 from app.api.keys import KeyGuard
 from app.api.limits import BodySizeLimit, JsonDepthLimit, RateLimit
 from app.config import Settings
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # app/api/docs.py serves both pages without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     errors.install(app)
@@ -62,8 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.reads, dependencies=reads)
     app.include_router(analyze.reads, dependencies=reads)
     app.include_router(health.router)
+    app.include_router(home.router)
+    docs.install(app)
     openapi.install(app, settings)
-    # The last added runs first: CORS, the rate limit, the keys, then the body bounds.
+    # The last added runs first: CORS, HEAD as GET, the rate limit, the keys, the body bounds.
     app.add_middleware(JsonDepthLimit, max_depth=settings.max_json_depth)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(KeyGuard, settings=settings)  # before any byte of a body is read
@@ -73,14 +78,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limit=settings.rate_limit,
             storage=counters,
             keys=[*settings.api_keys, *settings.read_keys],
+            exempt=settings.rate_limit_exempt,
         )
+    app.add_middleware(HeadAsGet)  # outside the rest: HEAD is a GET to every one of them
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Location", "Newsdesk-Result", "Retry-After"],
+            expose_headers=["Location", "Newsdesk-Refresh", "Newsdesk-Result", "Retry-After"],
         )
     return app
 

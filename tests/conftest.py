@@ -55,8 +55,10 @@ def make_client(tmp_path: Path, **overrides: Any) -> TestClient:
     The index writer runs as a thread here (a child process per app costs a second of start-up);
     tests/search/test_writer.py and the subprocess tests in tests/durability/ run the default,
     a writer process. Rate limiting is off unless a test turns it on: tests send requests
-    faster than any client should.
+    faster than any client should. `client_address=("203.0.113.7", 50000)` says where the
+    requests come from (the default is `testclient`, which is no IP address).
     """
+    address = overrides.pop("client_address", ("testclient", 50000))
     defaults: dict[str, Any] = {
         "data_dir": tmp_path / "data",
         "indexer": "thread",
@@ -66,7 +68,7 @@ def make_client(tmp_path: Path, **overrides: Any) -> TestClient:
         defaults["database_url"] = postgres_database(defaults["data_dir"])
         defaults["search_backend"] = SEARCH_BACKEND
     settings = Settings(**{**defaults, **overrides})
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+    return TestClient(create_app(settings), raise_server_exceptions=False, client=address)
 
 
 @pytest.fixture

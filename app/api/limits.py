@@ -7,10 +7,12 @@ checked while the body streams in, so chunked bodies without a length are bounde
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import math
 import re
 import time
+from collections.abc import Collection
 
 from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -189,6 +191,13 @@ async def close_counters(storage: StorageTypes) -> None:
         await client.aclose()
 
 
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:  # a Unix socket's or a test client's name
+        return False
+
+
 class RateLimit:
     """429 with Retry-After past `limit` requests per API key, or per client address without one.
 
@@ -203,21 +212,30 @@ class RateLimit:
         limit: str,
         storage: StorageTypes,
         keys: list[str],
+        exempt: Collection[str] = (),
     ) -> None:
         self.app = app
         self.items: list[RateLimitItem] = parse_many(limit)
         self.limiter = MovingWindowRateLimiter(storage)
         self.keys = keys
+        self.exempt_loopback = "loopback" in exempt
+        self.exempt_keys = "keys" in exempt
 
-    def _identity(self, scope: Scope) -> str:
+    def _identity(self, scope: Scope) -> str | None:
+        """The bucket a request counts in; None when it is not counted."""
         for name, value in scope.get("headers", []):
             if name == b"authorization":
                 token = bearer_token(value.decode("latin-1"))
                 if token and key_matches(token, self.keys):
+                    if self.exempt_keys:
+                        return None
                     # The key itself is never kept, only a digest naming its bucket.
                     return "key:" + hashlib.sha256(token.encode()).hexdigest()[:24]
         client = scope.get("client")
-        return "addr:" + (client[0] if client else "unknown")
+        address = client[0] if client else "unknown"
+        if self.exempt_loopback and _is_loopback(address):
+            return None
+        return "addr:" + address
 
     async def _retry_after(self, item: RateLimitItem, who: str) -> int:
         stats = await self.limiter.get_window_stats(item, who)
@@ -228,6 +246,9 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         who = self._identity(scope)
+        if who is None:
+            await self.app(scope, receive, send)
+            return
         try:
             for item in self.items:
                 if not await self.limiter.hit(item, who):

@@ -40,7 +40,8 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
 }
 PUBLIC = {("get", "/health")}
 # Served beside the API, outside the OpenAPI document, and public by design.
-DOC_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# Public pages that hold no article: the docs, their files, and the front door.
+DOC_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/static/docs", "/"}
 
 
 def _operations(settings: Settings) -> list[tuple[str, str]]:

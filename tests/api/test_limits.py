@@ -157,7 +157,8 @@ def test_spelling_suggestions_obey_the_time_limit(tmp_path: Path) -> None:
 
 
 def test_rate_limit_per_client_and_per_key(tmp_path: Path) -> None:
-    with make_client(tmp_path, rate_limit="3/minute", api_keys=["k1", "k2"]) as client:
+    counted = {"rate_limit": "3/minute", "rate_limit_exempt": [], "api_keys": ["k1", "k2"]}
+    with make_client(tmp_path, **counted) as client:
         assert "429" in client.app.openapi()["paths"]["/v1/search"]["get"]["responses"]
         for _ in range(3):
             assert client.get("/v1/articles").status_code == 200
@@ -173,6 +174,37 @@ def test_rate_limit_per_client_and_per_key(tmp_path: Path) -> None:
                 assert client.get("/v1/articles", headers=headers).status_code == 200
             _problem(client.get("/v1/articles", headers=headers), 429)
         assert client.get("/health").status_code == 200  # health checks are never throttled
+
+
+@pytest.mark.parametrize(
+    ("address", "key", "limited"),
+    [
+        ("127.0.0.1", None, False),  # a loop of curl on the server's own machine
+        ("::1", None, False),
+        ("203.0.113.7", "k1", False),  # a keyed client, from anywhere
+        ("203.0.113.7", None, True),  # anonymous and remote: counted
+        ("203.0.113.7", "made-up", True),  # an unknown key is no key
+        ("10.0.2.2", None, True),  # a container's gateway is not loopback
+    ],
+)
+def test_rate_limit_leaves_loopback_and_keyed_clients_alone_by_default(
+    tmp_path: Path, address: str, key: str | None, limited: bool
+) -> None:
+    with make_client(
+        tmp_path, rate_limit="3/minute", api_keys=["k1"], client_address=(address, 50000)
+    ) as client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        statuses = {client.get("/v1/articles", headers=headers).status_code for _ in range(25)}
+        assert statuses == ({200, 429} if limited else {200})
+
+
+def test_rate_limit_exemptions_can_be_dropped(tmp_path: Path) -> None:
+    with make_client(
+        tmp_path, rate_limit="3/minute", rate_limit_exempt=[], client_address=("127.0.0.1", 1)
+    ) as client:
+        assert {client.get("/v1/articles").status_code for _ in range(5)} == {200, 429}
+    with pytest.raises(ValueError, match="loopback"):
+        make_client(tmp_path, rate_limit_exempt="loopback,everyone")
 
 
 def test_rate_limit_can_be_turned_off(tmp_path: Path) -> None:
