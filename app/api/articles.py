@@ -46,13 +46,25 @@ ArticleId = Annotated[int, Path(ge=1, le=2**62, description="the article's id")]
 BY_ID = "/{article_id:int}"  # not an integer: 404, and `/bulk` never reads as an id
 
 
+# Set with refresh=wait: `done`, or `timed-out` when the write is stored but not yet searchable.
+REFRESH_HEADER = "Newsdesk-Refresh"
+
+
 class UnsupportedMediaType(ServiceError):
     status = 415
     title = "Unsupported media type"
 
 
+def _refreshed(response: Response, indexed: bool | None) -> None:
+    """With refresh=wait, say whether search reflects the write (`done`) or the wait ran out
+    first (`timed-out`: the write is stored and will be searchable shortly)."""
+    if indexed is not None:
+        response.headers[REFRESH_HEADER] = "done" if indexed else "timed-out"
+
+
 def _write_response(result: WriteResult, response: Response, request: Request) -> ArticlePublic:
     response.headers["Newsdesk-Result"] = result.status
+    _refreshed(response, result.indexed)
     response.status_code = status.HTTP_200_OK
     if result.status == "created":
         response.status_code = status.HTTP_201_CREATED
@@ -77,7 +89,8 @@ def _item_problem(error: ValidationError | ValueError) -> Problem:
     return Problem(title="Validation failed", status=422, detail=str(error))
 
 
-def _bulk_response(results: list[ItemResult]) -> BulkResponse:
+def _bulk_response(results: list[ItemResult], response: Response) -> BulkResponse:
+    _refreshed(response, next((r.result.indexed for r in results if r.result), None))
     items: list[BulkItem] = []
     for r in results:
         if r.result is not None:
@@ -165,6 +178,7 @@ async def bulk_articles(
     service: ArticlesDep,
     runtime: RuntimeDep,
     after: BackgroundTasks,
+    response: Response,
     refresh: Refresh = "false",
 ) -> BulkResponse:
     content_type = media_type(request.headers.get("content-type", ""))
@@ -184,7 +198,7 @@ async def bulk_articles(
     results = await run_in_threadpool(service.upsert_many, items, wait=refresh == "wait")
     if len(data) >= _TRIM_AFTER_BYTES:  # once the body and its items are freed
         after.add_task(memory.release, collect=False)
-    return _bulk_response(results)
+    return _bulk_response(results, response)
 
 
 _RAW_BODY: dict[str, Any] = {
@@ -295,7 +309,7 @@ async def raw_articles(
             raise InvalidInput("the form holds no files; attach .txt files")
         results = await run_in_threadpool(service.upsert_many, items, wait=wait)
         response.status_code = 207
-        return _bulk_response(results)
+        return _bulk_response(results, response)
     raise UnsupportedMediaType("send text/plain (one article) or multipart/form-data (.txt files)")
 
 
@@ -340,9 +354,16 @@ def get_article(article_id: ArticleId, service: ArticlesDep) -> ArticlePublic:
     summary="Replace an article",
 )
 def replace_article(
-    article_id: ArticleId, article: ArticleCreate, service: ArticlesDep, refresh: Refresh = "false"
+    article_id: ArticleId,
+    article: ArticleCreate,
+    service: ArticlesDep,
+    response: Response,
+    refresh: Refresh = "false",
 ) -> ArticlePublic:
-    return ArticlePublic.of(service.replace(article_id, article, wait=refresh == "wait"))
+    result = service.replace(article_id, article, wait=refresh == "wait")
+    response.headers["Newsdesk-Result"] = result.status
+    _refreshed(response, result.indexed)
+    return ArticlePublic.of(result.article)
 
 
 @writes.delete(
@@ -354,8 +375,9 @@ def replace_article(
 def delete_article(
     article_id: ArticleId, service: ArticlesDep, refresh: Refresh = "false"
 ) -> Response:
-    service.delete(article_id, wait=refresh == "wait")
-    return Response(status_code=204)
+    done = Response(status_code=204)
+    _refreshed(done, service.delete(article_id, wait=refresh == "wait"))
+    return done
 
 
 @reads.get(

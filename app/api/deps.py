@@ -149,5 +149,9 @@ FiltersDep = Annotated[ListFilters, Depends(_filters)]
 PagingDep = Annotated[Paging, Depends(_paging)]
 Refresh = Annotated[
     Literal["false", "wait"],
-    Query(description="`wait`: return once the write is searchable; `false`: at once"),
+    Query(
+        description="`wait`: return once the write is searchable, or after "
+        "NEWSDESK_REFRESH_WAIT_SECONDS with `Newsdesk-Refresh: timed-out` (the write is stored "
+        "and becomes searchable shortly; `done` otherwise); `false`: at once"
+    ),
 ]

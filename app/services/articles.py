@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pydantic import ValidationError
@@ -33,6 +33,8 @@ class WriteResult:
 
     status: Status
     article: Article
+    # With refresh=wait: whether the index reflected the write before the wait ran out.
+    indexed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -92,16 +94,17 @@ class ArticleService:
                 retry_after=5,
             )
 
-    def _settle(self, outbox_ids: list[int], *, wait: bool) -> None:
+    def _settle(self, outbox_ids: list[int], *, wait: bool) -> bool | None:
+        """Wake the indexer, and with `wait` wait for it: whether search reflects the write
+        before the wait ran out (None without `wait`)."""
         if not self._outbox:  # searchable on the primary at commit; on a replica once replayed
-            if wait:
-                self._db.wait_for_replica(self._refresh_timeout)
-            return
+            return self._db.wait_for_replica(self._refresh_timeout) if wait else None
         if self._writer is None:  # loading the store alone; the server's writer drains it later
-            return
+            return None
         self._writer.wake()
-        if wait and outbox_ids:
-            self._writer.wait_for(outbox_ids, self._refresh_timeout)
+        if not wait:
+            return None
+        return self._writer.wait_for(outbox_ids, self._refresh_timeout) if outbox_ids else True
 
     def _upsert_prepared(
         self, prepared: Sequence[PreparedArticle | None]
@@ -199,8 +202,7 @@ class ArticleService:
         results, outbox_ids = self._upsert_prepared([prepare(article)])
         result = results[0]
         assert result is not None
-        self._settle(outbox_ids, wait=wait)
-        return result
+        return replace(result, indexed=self._settle(outbox_ids, wait=wait))
 
     def upsert_many(
         self, items: Sequence[ArticleCreate | ValidationError | ValueError], *, wait: bool = False
@@ -222,11 +224,14 @@ class ArticleService:
         written: list[WriteResult | None] = [None] * len(prepared)
         if any(prepared):
             written, outbox_ids = self._upsert_prepared(prepared)
-            self._settle(outbox_ids, wait=wait)
+            indexed = self._settle(outbox_ids, wait=wait)
+            written = [w and replace(w, indexed=indexed) for w in written]
         return [ItemResult(i, written[i], errors[i]) for i in range(len(items))]
 
-    def replace(self, article_id: int, article: ArticleCreate, *, wait: bool = False) -> Article:
-        """Replace the content of an existing article."""
+    def replace(
+        self, article_id: int, article: ArticleCreate, *, wait: bool = False
+    ) -> WriteResult:
+        """Replace the content of an existing article: `updated`, or `unchanged`."""
         prepared = prepare(article)
         self._admit()
         with self._db.writing() as session:
@@ -243,21 +248,22 @@ class ArticleService:
                     existing_id=other.id,
                 )
             outbox_ids = []
+            status: Status = "unchanged"
             if not store.same_content(current, prepared):
                 store.update_article(session=session, article=current, prepared=prepared)
                 outbox_ids = self._enqueue(session, [article_id])
-        self._settle(outbox_ids, wait=wait)
-        return current
+                status = "updated"
+        return WriteResult(status, current, self._settle(outbox_ids, wait=wait))
 
-    def delete(self, article_id: int, *, wait: bool = False) -> None:
-        """Delete an article; the index follows."""
+    def delete(self, article_id: int, *, wait: bool = False) -> bool | None:
+        """Delete an article; the index follows (with `wait`: whether it did in time)."""
         with self._db.writing() as session:
             current = store.get_article(session=session, article_id=article_id)
             if current is None:
                 raise NotFound(f"no article has id {article_id}")
             store.delete_article(session=session, article=current)
             outbox_ids = self._enqueue(session, [article_id])
-        self._settle(outbox_ids, wait=wait)
+        return self._settle(outbox_ids, wait=wait)
 
     def get(self, article_id: int) -> Article:
         """One article, or NotFound."""

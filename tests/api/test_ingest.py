@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import KBS_RAW, ON_POSTGRES_SEARCH, add, ids, search
+from tests.conftest import KBS_RAW, ON_POSTGRES_SEARCH, add, ids, make_client, search
 
 
 def test_create_returns_201_with_location(client: TestClient) -> None:
@@ -298,9 +299,45 @@ def test_a_long_body_of_distinct_words_is_stored_and_found(client: TestClient) -
         "/v1/articles", params={"refresh": "wait"}, json={"body": body, "language": "fr"}
     )
     assert made.status_code == 201, made.text[:300]
-    # Analysing 110,000 distinct words takes the indexer seconds, longer than `refresh=wait`
-    # waits on a loaded machine: wait for the index itself before searching.
+    # Analysing 110,000 distinct words takes the indexer seconds, which on a loaded machine is
+    # longer than `refresh=wait` waits: the response says so, and then the index is waited for.
+    refreshed = made.headers["Newsdesk-Refresh"]
+    assert refreshed in ("done", "timed-out")
     deadline = time.monotonic() + 120
     while client.get("/health").json()["index"]["pending"] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert [h["id"] for h in search(client, "mot12345")["hits"]] == [made.json()["id"]]
+
+
+def test_a_wait_that_runs_out_says_the_write_is_not_yet_searchable(tmp_path: Path) -> None:
+    # PostgreSQL search holds a write when it commits; Whoosh's indexer takes a while over
+    # 30,000 distinct words, so a wait of no time at all always runs out first.
+    expected = "done" if ON_POSTGRES_SEARCH else "timed-out"
+    body = " ".join(f"mot{i}" for i in range(30_000))
+    article = {"title": "Dépêche", "body": body, "language": "fr"}
+    with make_client(tmp_path, refresh_wait_seconds=0) as client:
+        made = client.post("/v1/articles", params={"refresh": "wait"}, json=article)
+        assert made.status_code == 201
+        assert made.headers["Newsdesk-Refresh"] == expected
+        assert client.get(f"/v1/articles/{made.json()['id']}").status_code == 200  # stored
+        bulk = client.post(
+            "/v1/articles/bulk", params={"refresh": "wait"}, json=[{**article, "title": "Autre"}]
+        )
+        assert bulk.headers["Newsdesk-Refresh"] == expected
+        assert "Newsdesk-Refresh" not in client.post("/v1/articles", json=article).headers
+    article["body"] = "Le président a parlé."
+    with make_client(tmp_path, refresh_wait_seconds=30) as client:  # room on a slow machine
+        again = {**article, "title": "Encore"}
+        made = client.post("/v1/articles", params={"refresh": "wait"}, json=again)
+        assert made.headers["Newsdesk-Refresh"] == "done"
+        assert search(client, "encore")["total"] == 1
+        replaced = client.put(
+            f"/v1/articles/{made.json()['id']}",
+            params={"refresh": "wait"},
+            json={**again, "body": "Le ministre a parlé."},
+        )
+        assert replaced.headers["Newsdesk-Refresh"] == "done"
+        assert replaced.headers["Newsdesk-Result"] == "updated"
+        gone = client.delete(f"/v1/articles/{made.json()['id']}", params={"refresh": "wait"})
+        assert gone.status_code == 204 and gone.headers["Newsdesk-Refresh"] == "done"
+        assert search(client, "encore")["total"] == 0
