@@ -5,16 +5,19 @@ from __future__ import annotations
 import copy
 import ipaddress
 import logging
+import os
 import sqlite3
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
 
+from app import __version__
 from app.config import Settings
 
 if TYPE_CHECKING:  # imported lazily at run time: `newsdesk --help` stays fast
@@ -49,7 +52,25 @@ def _settings() -> Settings:
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+def _use_data_dir(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:  # the environment carries it to `serve`'s worker processes too
+        os.environ["NEWSDESK_DATA_DIR"] = str(value)
+
+
+def data_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--data-dir PATH` on a command: NEWSDESK_DATA_DIR for this run."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        expose_value=False,
+        is_eager=True,
+        callback=_use_data_dir,
+        help="Where the store and the index live (NEWSDESK_DATA_DIR; default ./data).",
+    )(command)
+
+
 @click.group()
+@click.version_option(__version__, prog_name="newsdesk")
 def main() -> None:
     """Newsdesk: a search API for news archives."""
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
@@ -58,6 +79,7 @@ def main() -> None:
 
 
 @main.command()
+@data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
@@ -172,6 +194,7 @@ def _ingest(
 
 
 @main.command()
+@data_dir_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--language", help="ISO 639-1 code for raw .txt files (else detected).")
 @click.option("--source", help="Source name for raw .txt files.")
@@ -223,6 +246,7 @@ def _refuse_on_postgres_search(settings: Settings, command: str) -> None:
 
 
 @main.command()
+@data_dir_option
 def reindex() -> None:
     """Rebuild the index from the store beside the live one, then swap it in atomically."""
     from tqdm import tqdm
@@ -254,6 +278,7 @@ def reindex() -> None:
 
 
 @main.command()
+@data_dir_option
 @click.option("--repair", is_flag=True, help="Queue every drifted article for the indexer.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check(repair: bool, as_json: bool) -> None:
@@ -300,6 +325,7 @@ def check(repair: bool, as_json: bool) -> None:
 
 
 @main.command()
+@data_dir_option
 @click.argument("path", type=click.Path(path_type=Path))
 def backup(path: Path) -> None:
     """Write a consistent snapshot of the store to PATH while the server keeps writing."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app import __version__
 from app.config import Settings
 from tests.conftest import KBS_RAW, ids, make_client, search
 from tests.durability.server import Server
@@ -154,3 +155,21 @@ def test_backup_where_no_file_can_be_written_is_a_one_line_error(tmp_path: Path)
     result = run("backup", "/proc/newsdesk-snapshot.db", data_dir=tmp_path / "data")
     assert result.returncode != 0
     assert "cannot write the snapshot" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_version_and_data_dir_on_every_command(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    shown = run("--version", data_dir=elsewhere)
+    assert shown.returncode == 0 and shown.stdout.strip() == f"newsdesk, version {__version__}"
+    for command in ("serve", "ingest", "reindex", "check", "backup"):
+        assert "--data-dir" in run(command, "--help", data_dir=elsewhere).stdout, command
+    source = tmp_path / "one.jsonl"
+    article = {"title": "Dépêche", "body": "Le président a parlé.", "language": "fr"}
+    source.write_text(json.dumps(article) + "\n")
+    chosen = tmp_path / "chosen"
+    # NEWSDESK_DATA_DIR names another directory: the option wins
+    assert run("ingest", "--data-dir", str(chosen), str(source), data_dir=elsewhere).returncode == 0
+    report = run("check", "--json", "--data-dir", str(chosen), data_dir=elsewhere)
+    assert report.returncode == 0, report.stderr
+    assert json.loads(report.stdout.strip().splitlines()[-1])["articles"] == 1
+    assert (chosen / "newsdesk.db").exists() and not elsewhere.exists()
