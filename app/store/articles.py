@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, nulls_last
+from sqlalchemy import delete, func, insert, literal, nulls_last, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -86,6 +86,11 @@ def columns(prepared: PreparedArticle) -> dict[str, Any]:
     }
 
 
+_NEXT_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('article', 'id')) FROM generate_series(1, :n)"
+)
+
+
 def insert_articles(*, session: Session, prepared: Sequence[PreparedArticle]) -> dict[str, Article]:
     """New articles, by idempotency key (the batched INSERT … RETURNING gives the rows back in
     any order, and the key is unique).
@@ -96,10 +101,16 @@ def insert_articles(*, session: Session, prepared: Sequence[PreparedArticle]) ->
     if not prepared:
         return {}
     stamp = now_utc()
-    # In key order: two transactions inserting the same keys lock them in the same order.
-    ordered = sorted(prepared, key=lambda p: p.idem_key)
-    rows = [{**columns(p), "created_at": stamp, "updated_at": stamp} for p in ordered]
+    rows = [{**columns(p), "created_at": stamp, "updated_at": stamp} for p in prepared]
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Ids in the order the articles came, taken from the sequence first; rows go in key
+        # order, so that two transactions inserting the same keys lock them in the same order.
+        ids = session.scalars(_NEXT_IDS, {"n": len(rows)}).all()
+        for row, article_id in zip(rows, sorted(ids), strict=True):
+            row["id"] = article_id
+        rows.sort(key=lambda row: row["idem_key"])
+    # SQLite has one writer at a time: rows go in the order they came, and so do their ids.
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Article)
     statement = statement.on_conflict_do_nothing(index_elements=["idem_key"])
     return {a.idem_key: a for a in session.scalars(statement.returning(Article), rows)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -341,3 +342,21 @@ def test_a_wait_that_runs_out_says_the_write_is_not_yet_searchable(tmp_path: Pat
         gone = client.delete(f"/v1/articles/{made.json()['id']}", params={"refresh": "wait"})
         assert gone.status_code == 204 and gone.headers["Newsdesk-Refresh"] == "done"
         assert search(client, "encore")["total"] == 0
+
+
+def test_bulk_ids_follow_the_input_order(client: TestClient) -> None:
+    # URLs whose order is not the order they came in, nor the order of their keys
+    urls = [f"https://example.org/{name}" for name in ("zulu", "alpha", "mike", "bravo", "echo")]
+    items = [{"title": f"N° {i}", "body": "Texte.", "url": url} for i, url in enumerate(urls)]
+    made = client.post("/v1/articles/bulk", json=items)
+    assert made.status_code == 200, made.text
+    created = [r["id"] for r in made.json()["results"]]
+    assert created == sorted(created)
+    ndjson = "\n".join(json.dumps({**item, "url": item["url"] + "/2"}) for item in items)
+    made = client.post(
+        "/v1/articles/bulk", content=ndjson, headers={"Content-Type": "application/x-ndjson"}
+    )
+    assert [r["id"] for r in made.json()["results"]] == sorted(
+        r["id"] for r in made.json()["results"]
+    )
+    assert min(r["id"] for r in made.json()["results"]) > max(created)
