@@ -61,6 +61,17 @@ def error_list(exc: ValidationError | RequestValidationError) -> list[dict[str, 
     ]
 
 
+def json_position(body: bytes, offset: object) -> str:
+    """`line 2, column 10` of a character offset into a body (FastAPI's JSON error names the
+    offset only, as `body.24`)."""
+    if not isinstance(offset, int):
+        return "an unknown place"
+    before = body.decode("utf-8", errors="replace")[:offset]
+    line = before.count("\n") + 1
+    column = offset - (before.rfind("\n") + 1) + 1
+    return f"line {line}, column {column}"
+
+
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -87,8 +98,14 @@ def install(app: FastAPI) -> None:
         return problem(exc.status, exc.detail, headers=headers, **extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = error_list(exc)
+        for raw, error in zip(exc.errors(), errors, strict=True):
+            if error["type"] == "json_invalid" and len(error["loc"]) == 2:
+                where = json_position(await request.body(), error["loc"][1])
+                reason = str((raw.get("ctx") or {}).get("error") or "it does not parse")
+                error["msg"] = f"{reason} at {where}"
+                return problem(422, f"the body is not valid JSON: {error['msg']}", errors=[error])
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
         return problem(422, f"invalid request: {fields}", errors=errors)
 

@@ -198,3 +198,28 @@ def test_the_largest_ids_are_not_found(client: TestClient) -> None:
     assert client.delete(f"/v1/articles/{largest}").status_code == 404
     replaced = client.put(f"/v1/articles/{largest}", json={"body": "Texte."})
     assert replaced.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content_type"),
+    [
+        ("post", "/v1/articles", "application/json"),
+        ("put", "/v1/articles/1", "application/json"),
+        ("post", "/v1/articles/bulk", "application/json"),
+    ],
+)
+def test_invalid_json_says_where_in_words(
+    client: TestClient, method: str, path: str, content_type: str
+) -> None:
+    body = '{"title": "Corée",\n "body": oops}'
+    if path.endswith("bulk"):
+        body = f"[{body}]"
+    answer = client.request(
+        method, path, content=body.encode(), headers={"Content-Type": content_type}
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    detail = answer.json()["detail"]
+    assert detail.startswith("the body is not valid JSON") and "line 2" in detail, detail
+    assert "column 10" in detail, detail
+    assert "body." not in detail
