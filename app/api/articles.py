@@ -89,19 +89,23 @@ def _item_problem(error: ValidationError | ValueError) -> Problem:
     return Problem(title="Validation failed", status=422, detail=str(error))
 
 
-def _bulk_response(results: list[ItemResult], response: Response) -> BulkResponse:
+def _bulk_response(
+    results: list[ItemResult], response: Response, lines: list[int] | None = None
+) -> BulkResponse:
+    """Counts and per-item results; `lines`, each item's line in an NDJSON body."""
     _refreshed(response, next((r.result.indexed for r in results if r.result), None))
     items: list[BulkItem] = []
     for r in results:
+        line = lines[r.index] if lines else None
         if r.result is not None:
+            status, article_id = r.result.status, r.result.article.id
             items.append(
-                BulkItem(index=r.index, status=r.result.status, id=r.result.article.id, error=None)
+                BulkItem(index=r.index, status=status, id=article_id, error=None, line=line)
             )
         else:
             assert r.error is not None
-            items.append(
-                BulkItem(index=r.index, status="error", id=None, error=_item_problem(r.error))
-            )
+            error = _item_problem(r.error)
+            items.append(BulkItem(index=r.index, status="error", id=None, error=error, line=line))
     counts = {
         s: sum(1 for i in items if i.status == s) for s in ("created", "updated", "unchanged")
     }
@@ -186,9 +190,9 @@ async def bulk_articles(
     limit = runtime.settings.bulk_max_items
     try:
         if content_type in ("application/x-ndjson", "application/jsonl", "application/ndjson"):
-            items = parse_ndjson(data, max_items=limit)
+            items, lines = parse_ndjson(data, max_items=limit)
         elif content_type in ("application/json", ""):
-            items = parse_json_array(data, max_items=limit)
+            items, lines = parse_json_array(data, max_items=limit), None
         else:
             raise UnsupportedMediaType(
                 "send application/json (an array) or application/x-ndjson (one article per line)"
@@ -198,7 +202,7 @@ async def bulk_articles(
     results = await run_in_threadpool(service.upsert_many, items, wait=refresh == "wait")
     if len(data) >= _TRIM_AFTER_BYTES:  # once the body and its items are freed
         after.add_task(memory.release, collect=False)
-    return _bulk_response(results, response)
+    return _bulk_response(results, response, lines)
 
 
 _RAW_BODY: dict[str, Any] = {

@@ -105,10 +105,13 @@ class Problem(BaseModel):
 class BulkItem(BaseModel):
     """The outcome of one item of a bulk request."""
 
-    index: int
+    index: int = Field(description="the item's position in the request, from 0")
     status: Literal["created", "updated", "unchanged", "error"]
     id: int | None
     error: Problem | None
+    line: int | None = Field(
+        default=None, description="NDJSON bodies: the item's line, from 1 (blank lines count)"
+    )
 
 
 class BulkResponse(BaseModel):

@@ -45,28 +45,32 @@ def parse_json_array(data: bytes, *, max_items: int) -> list[Item]:
     return [to_item(obj) for obj in value]
 
 
-def parse_ndjson(data: bytes, *, max_items: int) -> list[Item]:
-    """One JSON object per line, blank lines skipped; an object that is no article is a bad item.
+def parse_ndjson(data: bytes, *, max_items: int) -> tuple[list[Item], list[int]]:
+    """One JSON object per line, blank lines skipped, and the line of each (from 1).
 
-    A line that is not a JSON object makes the whole body unreadable, as invalid JSON does in an
-    array: the client learns which line, and a corrected resend is idempotent.
+    Each line is an item of its own: one that is not JSON, or not an object, or no article, is
+    a bad item whose error names its line, and the other lines go in.
     """
-    objects: list[Any] = []
+    items: list[Item] = []
+    lines: list[int] = []
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
-        if len(objects) >= max_items:
+        if len(items) >= max_items:
             raise PayloadError(f"more than {max_items} items; a bulk request takes at most that")
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise PayloadError(f"line {number} is not valid JSON: {exc}") from None
-        if not isinstance(obj, dict):
-            raise PayloadError(f"line {number} is not a JSON object")
-        objects.append(obj)
-    if not objects:
+            items.append(ValueError(f"line {number} is not valid JSON: {exc}"))
+        else:
+            if isinstance(obj, dict):
+                items.append(to_item(obj))
+            else:
+                items.append(ValueError(f"line {number} is not a JSON object"))
+        lines.append(number)
+    if not items:
         raise PayloadError("the body holds no articles: send one JSON object per line")
-    return [to_item(obj) for obj in objects]
+    return items, lines
 
 
 def raw_article(

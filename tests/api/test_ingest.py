@@ -109,21 +109,38 @@ def test_bulk_ndjson(client: TestClient) -> None:
     assert [r["status"] for r in response.json()["results"]] == ["created", "created", "error"]
 
 
-@pytest.mark.parametrize(
-    ("content", "where"),
-    [
-        (b'{"body": "Bon."}\n{not json\n', "line 2"),
-        (b'{"body": "Bon."}\n\n["x"]\n', "line 3"),
-        (b"\n \n", "no articles"),
-    ],
-)
-def test_ndjson_that_is_not_objects_is_refused_whole(
-    client: TestClient, content: bytes, where: str
-) -> None:
+def test_ndjson_gives_one_result_per_line(client: TestClient) -> None:
+    content = (
+        b'{"title": "Bon", "body": "Bon."}\n{not json\n\n["x"]\n'
+        b'{"title": "Vide", "body": ""}\n{"title": "Autre", "body": "Autre."}\n'
+    )
     response = client.post(
         "/v1/articles/bulk", content=content, headers={"content-type": "application/x-ndjson"}
     )
-    assert response.status_code == 422 and where in response.json()["detail"]
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["line"], r["status"]) for r in results] == [
+        (1, "created"),
+        (2, "error"),
+        (4, "error"),
+        (5, "error"),
+        (6, "created"),
+    ]
+    assert "line 2 is not valid JSON" in results[1]["error"]["detail"]
+    assert "line 4 is not a JSON object" in results[2]["error"]["detail"]
+    assert response.json()["created"] == 2 and response.json()["errors"] == 3
+    assert client.get("/v1/articles").json()["total"] == 2
+    assert all(
+        r["line"] is None
+        for r in client.post("/v1/articles/bulk", json=[{"body": "X."}]).json()["results"]
+    )
+
+
+def test_ndjson_without_articles_is_refused(client: TestClient) -> None:
+    response = client.post(
+        "/v1/articles/bulk", content=b"\n \n", headers={"content-type": "application/x-ndjson"}
+    )
+    assert response.status_code == 422 and "no articles" in response.json()["detail"]
     assert client.get("/v1/articles").json()["total"] == 0
 
 
