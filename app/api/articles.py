@@ -30,7 +30,7 @@ from app.api.schemas import (
     SimilarResponse,
     problem_responses,
 )
-from app.ingest.article import LANGUAGE, NO_CONTROL, ArticleCreate
+from app.ingest.article import LANGUAGE, NO_CONTROL, ArticleCreate, ArticlePatch
 from app.ingest.payloads import Item, PayloadError, parse_json_array, parse_ndjson, raw_article
 from app.services.articles import ItemResult, WriteResult
 from app.services.errors import InvalidInput, ServiceError
@@ -365,6 +365,28 @@ def replace_article(
     refresh: Refresh = "false",
 ) -> ArticlePublic:
     result = service.replace(article_id, article, wait=refresh == "wait")
+    response.headers["Newsdesk-Result"] = result.status
+    _refreshed(response, result.indexed)
+    return ArticlePublic.of(result.article)
+
+
+@writes.patch(
+    BY_ID,
+    responses=problem_responses(404, 409, 422, 503),
+    summary="Change some fields of an article",
+    description="A JSON merge patch: the fields given replace the stored ones, `null` clears "
+    "an optional one, the others stay. `Newsdesk-Result` says `updated` or `unchanged`.",
+)
+def patch_article(
+    article_id: ArticleId,
+    changes: ArticlePatch,
+    service: ArticlesDep,
+    response: Response,
+    refresh: Refresh = "false",
+) -> ArticlePublic:
+    result = service.patch(
+        article_id, changes.model_dump(exclude_unset=True), wait=refresh == "wait"
+    )
     response.headers["Newsdesk-Result"] = result.status
     _refreshed(response, result.indexed)
     return ArticlePublic.of(result.article)

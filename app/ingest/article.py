@@ -127,6 +127,27 @@ class ArticleCreate(BaseModel):
         return [tag for tag in tags if tag]
 
 
+class ArticlePatch(BaseModel):
+    """The fields of an article to change (JSON merge patch): a field given replaces the
+    stored one, `null` clears an optional one, and the fields not given stay as they are."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": "Kim Jong-un en Russie", "tags": ["Russie"]}]},
+    )
+
+    url: Url | None = None
+    title: Title | None = None
+    body: Body | None = None
+    published_at: PublishedAt | None = None
+    language: Language | None = None
+    source: Meta | None = None
+    author: Meta | None = None
+    section: Meta | None = None
+    photo_credit: Meta | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=100)
+
+
 def source_key(source: str) -> str:
     """How sources compare: cleaned like stored text, then case-folded."""
     try:

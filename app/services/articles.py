@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
@@ -14,7 +14,7 @@ from app.ingest.article import ArticleCreate, PreparedArticle, prepare, source_k
 from app.ingest.dates import PartialDate
 from app.search.indexer import IndexerProcess
 from app.search.writer import IndexWriterThread
-from app.services.errors import Conflict, NotFound, Overloaded
+from app.services.errors import Conflict, InvalidInput, NotFound, Overloaded
 from app.store import articles as store
 from app.store.db import Database, is_retryable
 from app.store.models import Article
@@ -254,6 +254,27 @@ class ArticleService:
                 outbox_ids = self._enqueue(session, [article_id])
                 status = "updated"
         return WriteResult(status, current, self._settle(outbox_ids, wait=wait))
+
+    def patch(
+        self, article_id: int, changes: Mapping[str, Any], *, wait: bool = False
+    ) -> WriteResult:
+        """Change the given fields of an article and keep the others (`updated`, or
+        `unchanged`); the result must still be a valid article."""
+        current = self.get(article_id)
+        merged = {name: getattr(current, name) for name in ArticleCreate.model_fields}
+        merged.update(changes)
+        if merged.get("tags") is None:
+            merged["tags"] = []
+        try:
+            article = ArticleCreate.model_validate(merged)
+        except ValidationError as exc:
+            errors = [
+                {"loc": ["body", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors()
+            ]
+            fields = ", ".join(str(e["loc"][-1]) for e in errors)
+            raise InvalidInput(f"the article would be invalid: {fields}", errors=errors) from None
+        return self.replace(article_id, article, wait=wait)
 
     def delete(self, article_id: int, *, wait: bool = False) -> bool | None:
         """Delete an article; the index follows (with `wait`: whether it did in time)."""

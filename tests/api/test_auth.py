@@ -32,6 +32,7 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/v1/articles"): {},
     ("get", "/v1/articles/{article_id}"): {},
     ("put", "/v1/articles/{article_id}"): {"json": ARTICLE},
+    ("patch", "/v1/articles/{article_id}"): {"json": {"title": "Clés, encore"}},
     ("delete", "/v1/articles/{article_id}"): {},
     ("get", "/v1/articles/{article_id}/similar"): {},
     ("get", "/v1/search"): {"params": {"q": "article"}},

@@ -377,3 +377,36 @@ def test_bulk_ids_follow_the_input_order(client: TestClient) -> None:
         r["id"] for r in made.json()["results"]
     )
     assert min(r["id"] for r in made.json()["results"]) > max(created)
+
+
+def test_patch_changes_the_given_fields_only(client: TestClient) -> None:
+    made = add(
+        client,
+        title="Kim se rendra en Russie",
+        body="Le dirigeant nord-coréen se rendra bientôt en Russie.",
+        published_at="2023-09",
+        language="fr",
+        source="KBS World",
+        tags=["Corée du Nord"],
+    )
+    path = f"/v1/articles/{made['id']}"
+    patched = client.patch(
+        path, params={"refresh": "wait"}, json={"title": "Kim Jong-un à Vladivostok"}
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.headers["Newsdesk-Result"] == "updated"
+    after = client.get(path).json()
+    assert after["title"] == "Kim Jong-un à Vladivostok"
+    for kept in ("body", "published_at", "published_precision", "language", "source", "tags"):
+        assert after[kept] == made[kept], kept
+    assert ids(search(client, "vladivostok")) == [made["id"]]
+    again = client.patch(path, json={"title": "Kim Jong-un à Vladivostok"})
+    assert again.headers["Newsdesk-Result"] == "unchanged"
+    cleared = client.patch(path, json={"source": None, "tags": None}).json()
+    assert cleared["source"] is None and cleared["tags"] == [] and cleared["body"] == made["body"]
+    for bad in ({"body": None}, {"body": ""}, {"colour": "red"}, {"published_at": "demain"}):
+        refused = client.patch(path, json=bad)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json"
+    assert client.get(path).json()["title"] == "Kim Jong-un à Vladivostok"
+    assert client.patch("/v1/articles/999999", json={"title": "x"}).status_code == 404
