@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
@@ -15,6 +15,7 @@ from app.api.deps import KeyRequired
 from app.api.head import HeadAsGet
 from app.api.keys import KeyGuard
 from app.api.limits import BodySizeLimit, JsonDepthLimit, RateLimit
+from app.api.repeats import single_query_values
 from app.config import Settings
 from app.services.runtime import Runtime
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # app/api/docs.py serves both pages without a CDN
         redoc_url=None,
+        dependencies=[Depends(single_query_values)],
     )
     app.state.settings = settings
     errors.install(app)

@@ -145,7 +145,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("language-nul", "GET", "/v1/articles?language=f%00", {}, 422),
     ("language-blank", "GET", "/v1/search?q=a&language=%20", {}, 422),
     ("bad-sort", "GET", "/v1/articles?sort=best", {}, 422),
-    ("method-not-allowed", "PATCH", "/v1/articles/1", {"json": OK}, 405),
+    ("method-not-allowed", "PATCH", "/v1/articles", {"json": OK}, 405),
     ("unknown-path", "GET", "/v1/nothing", {}, 404),
 ]
 
@@ -223,3 +223,20 @@ def test_invalid_json_says_where_in_words(
     assert detail.startswith("the body is not valid JSON") and "line 2" in detail, detail
     assert "column 10" in detail, detail
     assert "body." not in detail
+
+
+def test_a_single_valued_parameter_given_twice_is_refused(client: TestClient) -> None:
+    for path in ("/v1/search?q=corée&q=russie", "/v1/articles?sort=newest&sort=oldest"):
+        refused = client.get(path)
+        assert refused.status_code == 422, path
+        assert "more than once" in refused.json()["detail"]
+    raw = client.post(
+        "/v1/articles/raw?source=a&source=b",
+        content=b"Un texte brut.",
+        headers={"Content-Type": "text/plain"},
+    )
+    assert raw.status_code == 422 and client.get("/v1/articles").json()["total"] == 0
+    # parameters that take several values may repeat; undeclared ones are ignored
+    assert client.get("/v1/analyze?text=la&language=fr&language=en").status_code == 200
+    assert client.get("/v1/articles?language=fr&language=en").status_code == 200
+    assert client.get("/health?probe=1&probe=2").status_code == 200
