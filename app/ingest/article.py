@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from app.ingest.clean import clean_text, content_hash, headline_from_body, normalise_url
 from app.ingest.dates import parse_partial_date
@@ -138,7 +139,8 @@ class ArticlePatch(BaseModel):
 
     url: Url | None = None
     title: Title | None = None
-    body: Body | None = None
+    # Given or not, never cleared: the document says no `null` (the merged article says why).
+    body: Body | SkipJsonSchema[None] = None
     published_at: PublishedAt | None = None
     language: Language | None = None
     source: Meta | None = None
@@ -146,6 +148,11 @@ class ArticlePatch(BaseModel):
     section: Meta | None = None
     photo_credit: Meta | None = None
     tags: list[Tag] | None = Field(default=None, max_length=100)
+
+    @field_validator("tags")
+    @classmethod
+    def _drop_blank_tags(cls, tags: list[str | None] | None) -> list[str] | None:
+        return None if tags is None else [tag for tag in tags if tag]
 
 
 def source_key(source: str) -> str:

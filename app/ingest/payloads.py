@@ -49,10 +49,12 @@ def parse_ndjson(data: bytes, *, max_items: int) -> tuple[list[Item], list[int]]
     """One JSON object per line, blank lines skipped, and the line of each (from 1).
 
     Each line is an item of its own: one that is not JSON, or not an object, or no article, is
-    a bad item whose error names its line, and the other lines go in.
+    a bad item whose error names its line, and the other lines go in. A body without a single
+    JSON object is no NDJSON of articles: refused whole.
     """
     items: list[Item] = []
     lines: list[int] = []
+    objects = 0
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
@@ -65,11 +67,14 @@ def parse_ndjson(data: bytes, *, max_items: int) -> tuple[list[Item], list[int]]
         else:
             if isinstance(obj, dict):
                 items.append(to_item(obj))
+                objects += 1
             else:
                 items.append(ValueError(f"line {number} is not a JSON object"))
         lines.append(number)
     if not items:
         raise PayloadError("the body holds no articles: send one JSON object per line")
+    if not objects:
+        raise PayloadError(f"no line holds a JSON object; {items[0]}")
     return items, lines
 
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from app.ingest.article import ArticleCreate, PreparedArticle, prepare, source_key
+from app.ingest.article import UNDETERMINED, ArticleCreate, PreparedArticle, prepare, source_key
 from app.ingest.dates import PartialDate
 from app.search.indexer import IndexerProcess
 from app.search.writer import IndexWriterThread
@@ -262,6 +262,8 @@ class ArticleService:
         `unchanged`); the result must still be a valid article."""
         current = self.get(article_id)
         merged = {name: getattr(current, name) for name in ArticleCreate.model_fields}
+        if merged["language"] == UNDETERMINED:  # what detection stored: detect again
+            merged["language"] = None
         merged.update(changes)
         if merged.get("tags") is None:
             merged["tags"] = []

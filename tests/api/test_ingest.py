@@ -410,3 +410,7 @@ def test_patch_changes_the_given_fields_only(client: TestClient) -> None:
         assert refused.headers["content-type"] == "application/problem+json"
     assert client.get(path).json()["title"] == "Kim Jong-un à Vladivostok"
     assert client.patch("/v1/articles/999999", json={"title": "x"}).status_code == 404
+    # an article whose language was not found (stored `und`) takes a patch too
+    unknown = add(client, title="12345", body="67890 12345")
+    assert unknown["language"] == "und"
+    assert client.patch(f"/v1/articles/{unknown['id']}", json={}).status_code == 200
