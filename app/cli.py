@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import ipaddress
 import logging
 import os
 import sqlite3
@@ -18,6 +17,7 @@ import click
 from pydantic import ValidationError
 
 from app import __version__
+from app.addresses import is_loopback
 from app.config import Settings
 
 if TYPE_CHECKING:  # imported lazily at run time: `newsdesk --help` stays fast
@@ -26,15 +26,6 @@ if TYPE_CHECKING:  # imported lazily at run time: `newsdesk --help` stays fast
     from app.services.runtime import Runtime
 
 log = logging.getLogger("newsdesk")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _settings() -> Settings:
@@ -92,7 +83,7 @@ def serve(host: str, port: int, workers: int, sample: bool) -> None:
 
     settings = _settings()
     if not settings.api_keys:
-        if not _is_loopback(host):
+        if not is_loopback(host):
             raise click.ClickException(
                 f"refusing to serve on {host} with open writes. Set NEWSDESK_API_KEYS=key1,key2 "
                 "to require `Authorization: Bearer KEY` for writes, or bind to 127.0.0.1."

@@ -32,6 +32,11 @@ POLICY = (
 )
 
 
+def _file(root: str, name: str) -> str:
+    """The address of one of the pages' files, under the app's root path."""
+    return f"{root}{STATIC_URL}/{name}"
+
+
 def _closed(page: HTMLResponse) -> HTMLResponse:
     page.headers["Content-Security-Policy"] = POLICY
     return page
@@ -51,9 +56,9 @@ def install(app: FastAPI) -> None:
                 openapi_url=f"{root}{openapi_url}",
                 title=f"{title} - Swagger UI",
                 oauth2_redirect_url=f"{root}{redirect_url}",
-                swagger_js_url=f"{root}{STATIC_URL}/swagger-ui-bundle.js",
-                swagger_css_url=f"{root}{STATIC_URL}/swagger-ui.css",
-                swagger_favicon_url=f"{root}{STATIC_URL}/favicon.png",
+                swagger_js_url=_file(root, "swagger-ui-bundle.js"),
+                swagger_css_url=_file(root, "swagger-ui.css"),
+                swagger_favicon_url=_file(root, "favicon.png"),
                 swagger_ui_parameters=app.swagger_ui_parameters,
             )
         )
@@ -69,8 +74,8 @@ def install(app: FastAPI) -> None:
             get_redoc_html(
                 openapi_url=f"{root}{openapi_url}",
                 title=f"{title} - ReDoc",
-                redoc_js_url=f"{root}{STATIC_URL}/redoc.standalone.js",
-                redoc_favicon_url=f"{root}{STATIC_URL}/favicon.png",
+                redoc_js_url=_file(root, "redoc.standalone.js"),
+                redoc_favicon_url=_file(root, "favicon.png"),
                 with_google_fonts=False,
             )
         )

@@ -7,7 +7,6 @@ checked while the body streams in, so chunked bodies without a length are bounde
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import math
 import re
@@ -20,6 +19,7 @@ from limits.storage import StorageTypes, storage_from_string
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.addresses import is_loopback
 from app.api.errors import problem
 from app.api.keys import bearer_token, key_matches
 
@@ -191,13 +191,6 @@ async def close_counters(storage: StorageTypes) -> None:
         await client.aclose()
 
 
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:  # a Unix socket's or a test client's name
-        return False
-
-
 class RateLimit:
     """429 with Retry-After past `limit` requests per API key, or per client address without one.
 
@@ -233,7 +226,7 @@ class RateLimit:
                     return "key:" + hashlib.sha256(token.encode()).hexdigest()[:24]
         client = scope.get("client")
         address = client[0] if client else "unknown"
-        if self.exempt_loopback and _is_loopback(address):
+        if self.exempt_loopback and is_loopback(address):
             return None
         return "addr:" + address
 

@@ -9,6 +9,7 @@ operation declares is ignored, repeated or not.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from fastapi import Request
@@ -46,8 +47,8 @@ def _single_valued(request: Request) -> dict[tuple[str, str], set[str]]:
 
 async def single_query_values(request: Request) -> None:
     """422 for a single-valued query parameter given more than once (async: no thread hop)."""
-    keys = [key for key, _ in request.query_params.multi_items()]
-    repeated = {key for key in keys if keys.count(key) > 1}
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    repeated = {key for key, n in counts.items() if n > 1}
     if not repeated:
         return
     route = request.scope.get("route")

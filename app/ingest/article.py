@@ -90,6 +90,11 @@ Tag = Annotated[
 ]
 
 
+def without_blanks(tags: list[str | None] | None) -> list[str] | None:
+    """The tags without the blank ones (a blank tag validates as None); None stays None."""
+    return None if tags is None else [tag for tag in tags if tag]
+
+
 class ArticleCreate(BaseModel):
     """An article as a client sends it; the server sets `id`, `created_at` and `updated_at`."""
 
@@ -122,10 +127,7 @@ class ArticleCreate(BaseModel):
     photo_credit: Meta | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=100)
 
-    @field_validator("tags")
-    @classmethod
-    def _drop_blank_tags(cls, tags: list[str | None]) -> list[str]:
-        return [tag for tag in tags if tag]
+    _drop_blank_tags = field_validator("tags")(lambda tags: without_blanks(tags))
 
 
 class ArticlePatch(BaseModel):
@@ -149,10 +151,7 @@ class ArticlePatch(BaseModel):
     photo_credit: Meta | None = None
     tags: list[Tag] | None = Field(default=None, max_length=100)
 
-    @field_validator("tags")
-    @classmethod
-    def _drop_blank_tags(cls, tags: list[str | None] | None) -> list[str] | None:
-        return None if tags is None else [tag for tag in tags if tag]
+    _drop_blank_tags = field_validator("tags")(lambda tags: without_blanks(tags))
 
 
 def source_key(source: str) -> str:
