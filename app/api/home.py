@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -68,7 +69,7 @@ def home(request: Request) -> Response:
             }
         )
     links = "\n".join(
-        f'<dt><a href="{escape(href)}">{escape(href)}</a></dt><dd>{escape(title)}</dd>'
+        f'<dt><a href="{escape(href)}">{escape(unquote(href))}</a></dt><dd>{escape(title)}</dd>'
         for href, title in LINKS.values()
     )
     origin = escape(str(request.base_url).rstrip("/"))
