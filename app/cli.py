@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import sqlite3
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 from app import __version__
 from app.addresses import is_loopback
 from app.config import Settings
+from app.logs import LOG_FORMAT, uvicorn_log_config
 
 if TYPE_CHECKING:  # imported lazily at run time: `newsdesk --help` stays fast
     from app.ingest.payloads import Item
@@ -38,9 +38,6 @@ def _settings() -> Settings:
             for e in exc.errors()
         )
         raise click.ClickException(f"invalid configuration: {problems}") from None
-
-
-_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _use_data_dir(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
@@ -64,9 +61,8 @@ def data_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.version_option(__version__, prog_name="newsdesk")
 def main() -> None:
     """Newsdesk: a search API for news archives."""
-    logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
-    # Alembic lists its autogenerate plugins at every start; the migrations it runs still show.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # why: app/logs.py
 
 
 @main.command()
@@ -96,27 +92,35 @@ def serve(host: str, port: int, workers: int, sample: bool) -> None:
         )
     if sample:
         _load_sample(settings)
-    # Worker processes configure logging from this dict, so Newsdesk's own logs reach them too.
-    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    # Their own handler, with the time, and no propagation: the root logger printed them again.
-    log_config["formatters"]["newsdesk"] = {"format": _LOG_FORMAT}
-    log_config["handlers"]["newsdesk"] = {
-        "class": "logging.StreamHandler",
-        "formatter": "newsdesk",
-        "stream": "ext://sys.stderr",
-    }
-    log_config["loggers"]["newsdesk"] = {
-        "handlers": ["newsdesk"],
-        "level": "INFO",
-        "propagate": False,
-    }
+    log.info("%s", start_line(settings, host=host, port=port, workers=workers))
     uvicorn.run(
         "app.main:app",
         host=host,
         port=port,
         workers=workers,
         server_header=False,
-        log_config=log_config,
+        log_config=uvicorn_log_config(),  # worker processes configure logging from it
+    )
+
+
+def start_line(settings: Settings, *, host: str, port: int, workers: int) -> str:
+    """What a start says: the version, the address, where the data is, which backends."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite":
+        store_text = f"SQLite {url.database}"
+    else:
+        store_text = f"PostgreSQL {url.render_as_string(hide_password=True)}"
+    if settings.search_backend == "whoosh":
+        search_text = f"Whoosh {settings.index_dir}"
+    else:
+        search_text = "PostgreSQL full-text search"
+    address = f"[{host}]" if ":" in host else host
+    return (
+        f"Newsdesk {__version__} serving http://{address}:{port} "
+        f"({workers} worker{'s' if workers != 1 else ''}; docs at /docs) · "
+        f"data {settings.data_dir.resolve()} · store {store_text} · search {search_text}"
     )
 
 
@@ -135,7 +139,7 @@ def _load_sample(settings: Settings) -> None:
             db=db, writer=None, refresh_timeout=0, outbox=settings.search_backend == "whoosh"
         )
         counts = _ingest(service, paths, {})
-        log.info("sample loaded: %s; indexing continues in the background", dict(counts))
+        log.info("sample loaded: %s", ", ".join(f"{n} {what}" for what, n in counts.items()))
     db.dispose()
 
 

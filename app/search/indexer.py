@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from app.logs import LOG_FORMAT
 from app.search.index import IndexStore
 from app.search.writer import IndexWriterThread, wait_until_indexed
 from app.store.db import Database
@@ -39,7 +40,7 @@ def _main(
     merging: Any,
     parent: int,
 ) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl+C reaches the whole group

@@ -179,6 +179,7 @@ class IndexWriterThread:
             writer.cancel()
             self._wake.set()
             return 0
+        started = time.monotonic()
         try:
             with self._db.reading(primary=True) as session:
                 rows = store.fetch_outbox(session=session, limit=self._batch_size)
@@ -193,13 +194,13 @@ class IndexWriterThread:
         except BaseException:
             writer.cancel()
             raise
-        started = time.monotonic()
         writer.commit(mergetype=tiered_merges(BUSY_MERGE_BYTES))
         elapsed = time.monotonic() - started
-        if elapsed > 1.0:
-            log.warning("index commit of %d articles took %.1f s", len(documents), elapsed)
         with self._db.writing() as session:
             store.remove_outbox(session=session, ids=[row.id for row in rows if row.id is not None])
+            left = store.count_pending(session=session) if elapsed > 1.0 else 0
+        if elapsed > 1.0:  # a backlog being worked through, or a merge: say how far it is
+            log.info("indexed %d articles in %.1f s; %d waiting", len(documents), elapsed, left)
         return len(rows)
 
     def consolidate(self) -> None:

@@ -31,7 +31,7 @@ def prepare_index(settings: Settings, db: Database) -> IndexStore:
         stored = store.count_articles(session=session)
         pending = store.count_pending(session=session)
         if fresh and stored:
-            log.warning("index is new or of another schema version: re-indexing %d", stored)
+            log.info("indexing %d articles in the background (a new index)", stored)
             store.enqueue_all(session=session)
         elif not pending and stored != ix.doc_count():
             log.warning(

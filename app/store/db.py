@@ -11,6 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -213,7 +214,13 @@ class Database:
             try:
                 config = alembic_config(self.url)
                 config.attributes["connection"] = connection
+                before = MigrationContext.configure(connection).get_current_revision()
+                connection.commit()  # Alembic commits only a transaction it began itself
                 command.upgrade(config, "head")
+                after = MigrationContext.configure(connection).get_current_revision()
+                connection.commit()
+                if after != before:
+                    log.info("store schema migrated from %s to %s", before or "nothing", after)
             finally:
                 if self.postgres:  # the lock is the session's: the pooled connection lives on
                     connection.rollback()

@@ -173,3 +173,25 @@ def test_version_and_data_dir_on_every_command(tmp_path: Path) -> None:
     assert report.returncode == 0, report.stderr
     assert json.loads(report.stdout.strip().splitlines()[-1])["articles"] == 1
     assert (chosen / "newsdesk.db").exists() and not elsewhere.exists()
+
+
+@pytest.mark.slow
+def test_a_start_says_in_one_line_where_and_what_it_serves(tmp_path: Path) -> None:
+    """One line names the address, the data and the backends; no Alembic or Uvicorn chatter,
+    no PostgreSQL migration title on SQLite; the store says once that its schema was made."""
+    data = tmp_path / "data"
+    servers = [Server(data), Server(data)]  # the second start finds the schema current
+    for server in servers:
+        with server:
+            pass
+    first, second = (server.log.read_text() for server in servers)
+    for server, log in zip(servers, (first, second), strict=True):
+        lines = [line for line in log.splitlines() if "serving http://" in line]
+        assert len(lines) == 1, log
+        assert f"http://127.0.0.1:{server.port}" in lines[0]
+        assert str(data.resolve()) in lines[0]
+        assert "SQLite" in lines[0] and "Whoosh" in lines[0]
+        for chatter in ("alembic", "PostgreSQL", "Started server process", "setuptools"):
+            assert chatter not in log, (chatter, log)
+    assert first.count("store schema migrated from nothing to") == 1
+    assert "store schema migrated" not in second
