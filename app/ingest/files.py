@@ -13,6 +13,37 @@ from app.ingest.payloads import Item, raw_article, to_item
 
 SUFFIXES = {".json", ".jsonl", ".ndjson", ".txt"}
 _FIELDS = set(ArticleCreate.model_fields)
+# A raw .txt file's fields that its text cannot carry, in `<stem>.meta.json` beside it, e.g.
+# {"source": "KBS World", "url": "https://…"}: a sidecar, never an article of its own.
+SIDECAR = ".meta.json"
+SIDECAR_FIELDS = ("language", "source", "url", "published_at")
+
+
+def sidecar(path: Path) -> Path:
+    """Where a raw text file's sidecar is: `dispatch.txt` → `dispatch.meta.json`."""
+    return path.with_name(path.stem + SIDECAR)
+
+
+def _raw_options(path: Path, options: dict[str, Any]) -> dict[str, Any] | ValueError:
+    """The options of a raw file: its sidecar's fields over the command's (more specific)."""
+    meta = sidecar(path)
+    if not meta.is_file():
+        return options
+    try:
+        fields = orjson.loads(meta.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        return ValueError(f"{meta.name} is not valid JSON: {exc}")
+    if not isinstance(fields, dict):
+        return ValueError(f"{meta.name} must hold a JSON object")
+    unknown = sorted(set(fields) - set(SIDECAR_FIELDS))
+    if unknown:
+        return ValueError(
+            f"{meta.name}: unknown field(s) {', '.join(unknown)}; "
+            f"a sidecar may set {', '.join(SIDECAR_FIELDS)}"
+        )
+    if any(value is not None and not isinstance(value, str) for value in fields.values()):
+        return ValueError(f"{meta.name}: every field must be a string")
+    return {**options, **{k: v for k, v in fields.items() if v is not None}}
 
 
 def find_files(paths: list[Path]) -> list[Path]:
@@ -21,7 +52,13 @@ def find_files(paths: list[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and p.suffix.lower() in SUFFIXES
+                    and not p.name.lower().endswith(SIDECAR)
+                )
             )
         elif path.is_file():
             found.append(path)
@@ -41,7 +78,11 @@ def read_file(path: Path, **raw_options: Any) -> Iterator[tuple[str, Item]]:
     """(location, item) pairs from one file; a bad record is an item, not an exception."""
     suffix = path.suffix.lower()
     if suffix == ".txt":
-        yield str(path), raw_article(path.read_bytes(), **raw_options)
+        options = _raw_options(path, raw_options)
+        if isinstance(options, ValueError):
+            yield str(path), options
+        else:
+            yield str(path), raw_article(path.read_bytes(), **options)
     elif suffix in (".jsonl", ".ndjson"):
         with path.open("rb") as handle:
             for number, line in enumerate(handle, 1):

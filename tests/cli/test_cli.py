@@ -195,3 +195,36 @@ def test_a_start_says_in_one_line_where_and_what_it_serves(tmp_path: Path) -> No
             assert chatter not in log, (chatter, log)
     assert first.count("store schema migrated from nothing to") == 1
     assert "store schema migrated" not in second
+
+
+def test_a_raw_file_keeps_the_source_its_sidecar_names(tmp_path: Path) -> None:
+    """The bundled sample's KBS dispatch says its source in a sidecar: re-ingesting the
+    sample's raw folder keeps it; a sidecar wins over --source, which serves files without."""
+    sample_raw = Path(__file__).resolve().parents[2] / "data" / "sample" / "raw"
+    data = tmp_path / "data"
+    for _ in range(2):
+        result = run("ingest", str(sample_raw), data_dir=data)
+        assert result.returncode == 0, result.stderr
+    assert "1 files:" in result.stdout and "1 unchanged" in result.stdout  # not an article
+    with make_client(tmp_path, data_dir=data) as client:
+        (kbs,) = client.get("/v1/articles").json()["items"]
+    assert (kbs["source"], kbs["language"]) == ("KBS World", "fr")
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "kbs.txt").write_bytes(KBS_RAW.read_bytes())
+    (corpus / "kbs.meta.json").write_text(json.dumps({"source": "KBS World Radio"}))
+    plain = "date 2024-01\n\nLe président a parlé à la nation, a rapporté la télévision."
+    (corpus / "plain.txt").write_text(plain)
+    result = run("ingest", str(corpus), "--source", "Agence", data_dir=data)
+    assert result.returncode == 0, result.stderr
+
+    with make_client(tmp_path, data_dir=data) as client:
+        sources = {a["body"][:20]: a["source"] for a in client.get("/v1/articles").json()["items"]}
+    assert sorted(sources.values()) == ["Agence", "KBS World Radio"]
+
+    (corpus / "kbs.meta.json").write_text(json.dumps({"sauce": "KBS"}))
+    broken = run("ingest", str(corpus / "kbs.txt"), data_dir=data)
+    assert broken.returncode == 1
+    assert "kbs.meta.json: unknown field(s) sauce" in broken.stderr
+    assert "Traceback" not in broken.stderr
