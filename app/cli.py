@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -78,6 +80,7 @@ def serve(host: str, port: int, workers: int, sample: bool) -> None:
     import uvicorn
 
     settings = _settings()
+    metrics_dir = _share_metrics()
     if not settings.api_keys:
         if not is_loopback(host):
             raise click.ClickException(
@@ -93,14 +96,33 @@ def serve(host: str, port: int, workers: int, sample: bool) -> None:
     if sample:
         _load_sample(settings)
     log.info("%s", start_line(settings, host=host, port=port, workers=workers))
-    uvicorn.run(
-        "app.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        server_header=False,
-        log_config=uvicorn_log_config(),  # worker processes configure logging from it
-    )
+    try:
+        uvicorn.run(
+            "app.main:app",
+            host=host,
+            port=port,
+            workers=workers,
+            server_header=False,
+            log_config=uvicorn_log_config(),  # worker processes configure logging from it
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+# prometheus-client's own variable, read when it is first imported: not imported here for it
+_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _share_metrics() -> Path | None:
+    """Point the server's processes (workers, indexer) at one fresh directory for their
+    Prometheus counts, before any imports prometheus_client (app/metrics.py); returns it to
+    remove at exit, or None when the operator named one."""
+    if os.environ.get(_METRICS_DIR):
+        return None
+    made = Path(tempfile.mkdtemp(prefix="newsdesk-metrics-"))
+    os.environ[_METRICS_DIR] = str(made)
+    return made
 
 
 def start_line(settings: Settings, *, host: str, port: int, workers: int) -> str:
@@ -113,7 +135,7 @@ def start_line(settings: Settings, *, host: str, port: int, workers: int) -> str
     else:
         store_text = f"PostgreSQL {url.render_as_string(hide_password=True)}"
     if settings.search_backend == "whoosh":
-        search_text = f"Whoosh {settings.index_dir}"
+        search_text = f"Whoosh {settings.index_dir.resolve()}"
     else:
         search_text = "PostgreSQL full-text search"
     address = f"[{host}]" if ":" in host else host

@@ -10,24 +10,26 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import analyze, articles, docs, errors, health, home, limits, openapi, search
+from app.api import (
+    analyze,
+    articles,
+    docs,
+    errors,
+    health,
+    home,
+    limits,
+    metrics,
+    openapi,
+    search,
+)
 from app.api.deps import KeyRequired
 from app.api.head import HeadAsGet
 from app.api.keys import KeyGuard
 from app.api.limits import BodySizeLimit, JsonDepthLimit, RateLimit
 from app.api.repeats import single_query_values
 from app.config import Settings
+from app.metrics import Metrics
 from app.services.runtime import Runtime
-
-DESCRIPTION = """
-Search API for news archives: ingest articles (JSON, NDJSON, raw text), fetch them by id, list
-them by date, and search them in full text — accent-insensitive and stemmed per language, so
-`coree` finds « Corée ».
-
-Writes need `Authorization: Bearer KEY` when keys are configured (the **Authorize** button),
-and reads too when read keys are. Every error is `application/problem+json`; too many requests
-get `429` with `Retry-After`.
-"""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Sync routes run in this many threads (anyio's default is 40): each thread keeps a
         # searcher with its own readers and caches, so threads cost memory, not only CPU.
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        runtime = Runtime.start(settings)
+        runtime = Runtime.start(settings, app.state.metrics)
         app.state.runtime = runtime
         try:
             yield
@@ -52,13 +54,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Newsdesk",
         version=__version__,
-        description=DESCRIPTION,
+        description=openapi.description(settings),
         lifespan=lifespan,
         docs_url=None,  # app/api/docs.py serves both pages without a CDN
         redoc_url=None,
         dependencies=[Depends(single_query_values)],
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
     errors.install(app)
     # Security is declared where it is enforced: with no keys configured, operations carry none.
     app.include_router(articles.writes, dependencies=[KeyRequired] if settings.api_keys else [])
@@ -67,10 +70,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.reads, dependencies=reads)
     app.include_router(analyze.reads, dependencies=reads)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(home.router)
     docs.install(app)
     openapi.install(app, settings)
-    # The last added runs first: CORS, HEAD as GET, the rate limit, the keys, the body bounds.
+    # The last added runs first: CORS, HEAD as GET, the request metrics, the rate limit, the
+    # keys, the body bounds.
     app.add_middleware(JsonDepthLimit, max_depth=settings.max_json_depth)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(KeyGuard, settings=settings)  # before any byte of a body is read
@@ -82,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             keys=[*settings.api_keys, *settings.read_keys],
             exempt=settings.rate_limit_exempt,
         )
+    # Outside the limits, so that a 429, a 401 or a 413 is counted and timed like any answer;
+    # inside HeadAsGet, whose GET carries the route matched (a HEAD is counted as its GET).
+    app.add_middleware(metrics.RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(HeadAsGet)  # outside the rest: HEAD is a GET to every one of them
     if settings.cors_origins:
         app.add_middleware(

@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPBearer
 
 from app.config import Settings
-from app.ingest.article import VISIBLE, source_key
+from app.ingest.article import DATE, DATE_HELP, VISIBLE, source_key
 from app.ingest.dates import PartialDate, parse_partial_date
 from app.services.articles import ArticleService, span_filters
 from app.services.errors import BadQuery, InvalidInput
@@ -37,8 +37,9 @@ def _search(request: Request) -> SearchService | PostgresSearchService:
     return _runtime(request).search
 
 
-# A date as `parse_partial_date` takes it; `from` must not be after `to`.
-PARTIAL_DATE: dict[str, Any] = {"format": "partial-date"}
+# A date as `parse_partial_date` takes it (the pattern says so to any JSON Schema client, the
+# format names it for tests/contract/hooks.py); `from` must not be after `to`.
+PARTIAL_DATE: dict[str, Any] = {"format": "partial-date", "pattern": DATE, "minLength": 1}
 
 
 def _date(name: str, value: str | None) -> PartialDate | None:
@@ -58,14 +59,21 @@ def _filters(
         str | None,
         Query(
             alias="from",
-            description="from this date on (inclusive): 2023, 2023-09, 2023-09-07",
+            description=f"Only articles published from this date on, inclusive: {DATE_HELP}. "
+            "`2023-09` counts from 1 September 2023, 00:00 UTC; an article dated less "
+            "precisely is kept when its span reaches that far (`2023` does), an undated one "
+            "never.",
+            examples=["2023-09"],
             json_schema_extra=PARTIAL_DATE,
         ),
     ] = None,
     to: Annotated[
         str | None,
         Query(
-            description="up to this date (inclusive at its precision): 2023-09",
+            description=f"Only articles published up to this date, inclusive at its "
+            f"precision: {DATE_HELP}. `2023-09` counts to the end of 30 September 2023 (UTC). "
+            "Not before `from` (`400`).",
+            examples=["2023-09"],
             json_schema_extra=PARTIAL_DATE,
         ),
     ] = None,

@@ -24,13 +24,14 @@ log = logging.getLogger("newsdesk.health")
     responses={503: {"model": HealthResponse, "description": "Degraded"}},
 )
 def health(runtime: RuntimeDep, response: Response) -> HealthResponse:
-    report = _report(runtime)
-    if report.status != "ok":
+    answer = report(runtime)
+    if answer.status != "ok":
         response.status_code = 503
-    return report
+    return answer
 
 
-def _report(runtime: RuntimeDep) -> HealthResponse:
+def report(runtime: RuntimeDep) -> HealthResponse:
+    """The health of the store and the index, read now (also what /metrics reports)."""
     articles = pending = documents = segments = None
     try:
         with runtime.db.reading() as session:

@@ -26,7 +26,7 @@ from app.api.keys import bearer_token, key_matches
 log = logging.getLogger("newsdesk.api")
 
 # Health checks of load balancers and orchestrators are never throttled.
-RATE_LIMIT_EXEMPT = frozenset({"/health"})
+RATE_LIMIT_EXEMPT = frozenset({"/health", "/metrics"})  # probes and scrapers
 _CLOSE = {"Connection": "close"}  # the rest of a refused body is not read
 
 

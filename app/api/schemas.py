@@ -34,20 +34,68 @@ class ArticlePublic(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_ARTICLE_EXAMPLE]})
 
-    id: int
-    url: str | None
-    title: str
-    body: str
-    published_at: str | None
-    published_precision: Literal["year", "month", "day", "datetime"] | None
-    language: str
-    source: str | None
-    author: str | None
-    section: str | None
-    photo_credit: str | None
-    tags: list[str]
-    created_at: datetime
-    updated_at: datetime
+    id: int = Field(
+        description="The article's id, set by the server: `/v1/articles/{id}` is its address.",
+        examples=[1],
+    )
+    url: str | None = Field(
+        description="Its address as stored (scheme and host in lower case, no fragment); "
+        "null when it came without one.",
+        examples=["https://example.org/2023/09/coree-missile"],
+    )
+    title: str = Field(
+        description="The headline; the body's first sentence when it came without one.",
+        examples=["La Corée du Nord tire un missile balistique"],
+    )
+    body: str = Field(
+        description="The article's text, paragraphs separated by newlines.",
+        examples=[
+            "Pyongyang a tiré un missile balistique en mer de l’Est, a annoncé l’état-major "
+            "sud-coréen.\n\nC’est le troisième tir depuis le début du mois."
+        ],
+    )
+    published_at: str | None = Field(
+        description="When it was published, as precise as its source: `2023`, `2023-09`, "
+        "`2023-09-07`, or an ISO 8601 date and time with seconds and its zone (`Z` for UTC, "
+        "or the offset it was given with); null when unknown.",
+        examples=["2023-09", "2016-01-01T14:30:00Z"],
+    )
+    published_precision: Literal["year", "month", "day", "datetime"] | None = Field(
+        description="How precise `published_at` is; null when there is no date.",
+        examples=["month"],
+    )
+    language: str = Field(
+        description="Its language as a two-letter ISO 639-1 code, given or detected; `und` "
+        "when it was not given and could not be detected.",
+        examples=["fr"],
+    )
+    source: str | None = Field(
+        description="Who published it (the outlet or agency); null when unknown.",
+        examples=["KBS World"],
+    )
+    author: str | None = Field(
+        description="Who wrote it; null when unknown.", examples=["Kim Ji-won"]
+    )
+    section: str | None = Field(
+        description="The section or rubric it appeared in; null when unknown.",
+        examples=["International"],
+    )
+    photo_credit: str | None = Field(
+        description="Who took or supplied its photo; null when unknown.",
+        examples=["YONHAP News"],
+    )
+    tags: list[str] = Field(
+        description="Its labels, in the order given; empty when none.",
+        examples=[["Corée du Nord", "missiles"]],
+    )
+    created_at: datetime = Field(
+        description="When the server first stored it (ISO 8601, UTC).",
+        examples=["2026-11-27T10:00:00.123456Z"],
+    )
+    updated_at: datetime = Field(
+        description="When its content last changed (ISO 8601, UTC); `created_at` until then.",
+        examples=["2026-11-27T10:00:00.123456Z"],
+    )
 
     @classmethod
     def of(cls, article: Article) -> ArticlePublic:
@@ -64,10 +112,14 @@ class ArticlePage(BaseModel):
         }
     )
 
-    total: int
-    page: int
-    page_size: int
-    items: list[ArticlePublic]
+    total: int = Field(
+        description="How many articles the filters keep, on all pages.", examples=[1]
+    )
+    page: int = Field(description="This page's number, from 1.", examples=[1])
+    page_size: int = Field(description="Articles per page, as asked.", examples=[10])
+    items: list[ArticlePublic] = Field(
+        description="This page's articles, in the order asked.", examples=[[_ARTICLE_EXAMPLE]]
+    )
 
 
 class ProblemError(BaseModel):
@@ -159,29 +211,100 @@ class BulkResponse(BaseModel):
     results: list[BulkItem]
 
 
+_SNIPPET = (
+    "elle aura lieu après le 9 septembre, le jour anniversaire de la fondation de la "
+    "<mark>Corée</mark> du <mark>Nord</mark>, plus précisément en marge du Forum économique "
+    "oriental, qui s’ouvrira le lendemain à Vladivostok … niveau ».Adrienne Watson a alors "
+    "évoqué le fait que lors de son déplacement au <mark>Nord</mark> en juillet, le ministre "
+    "russe de la Défense Sergueï Choïgou a persuadé le royaume ermite d’exporter"
+)
+_TITLE_SNIPPET = (
+    "Le dirigeant <mark>nord</mark>-coréen se rendra bientôt en Russie pour discuter de la "
+    "vente d’armes à Moscou avec Vladimir Poutine."
+)
+
+_HIT_EXAMPLE: dict[str, Any] = {
+    "id": 1,
+    "title": _ARTICLE_EXAMPLE["title"],
+    "snippet": _SNIPPET,
+    "title_snippet": _TITLE_SNIPPET,
+    "matched_in": ["title", "body"],
+    "published_at": "2023-09",
+    "language": "fr",
+    "source": "KBS World",
+    "url": None,
+    "score": 1.2412,
+}
+_FACETS_EXAMPLE: dict[str, Any] = {
+    "language": {"fr": 1},
+    "source": {"KBS World": 1},
+    "month": {"2023-09": 1},
+}
+
+
 class SearchHit(BaseModel):
     """One search hit; `snippet` and `title_snippet` are HTML with matches in `<mark>`."""
 
-    id: int
-    title: str
+    id: int = Field(
+        description="The article's id: `/v1/articles/{id}` has the whole article.", examples=[1]
+    )
+    title: str = Field(description="The article's title.", examples=[_ARTICLE_EXAMPLE["title"]])
     snippet: str = Field(
-        description="HTML-escaped extract of the body with the matched words in `<mark>`; "
-        "the body's opening when nothing in the body matched"
+        description="HTML-escaped extract of the body with the matched words in `<mark>`, "
+        "passages joined by ` … `; the body's opening when nothing in the body matched",
+        examples=[_SNIPPET],
     )
     title_snippet: str | None = Field(
         default=None,
         description="the HTML-escaped title with its matched words in `<mark>`, "
         "or null when no word of the title matched",
+        examples=[_TITLE_SNIPPET],
     )
     matched_in: list[Literal["title", "body"]] = Field(
         default_factory=list,
         description="where the query's words were found (empty when browsing without `q`)",
+        examples=[["title", "body"]],
     )
-    published_at: str | None
-    language: str
-    source: str | None
-    url: str | None
-    score: float | None
+    published_at: str | None = Field(
+        description="When it was published, as in the article (`2023`, `2023-09`, "
+        "`2023-09-07` or an ISO 8601 date and time); null when unknown.",
+        examples=["2023-09"],
+    )
+    language: str = Field(
+        description="The article's ISO 639-1 language code (`und`: undetermined).",
+        examples=["fr"],
+    )
+    source: str | None = Field(
+        description="Who published it; null when unknown.", examples=["KBS World"]
+    )
+    url: str | None = Field(
+        description="The article's address; null when it has none.",
+        examples=["https://example.org/2023/09/coree-missile"],
+    )
+    score: float | None = Field(
+        description="How well it matches, higher is better, rounded to 4 decimals; it ranks "
+        "the hits of one search and means nothing across searches. Null when the hits are in "
+        "date order (`sort=newest` or `oldest`, or browsing without `q`).",
+        examples=[1.2412],
+    )
+
+
+class SearchFacets(BaseModel):
+    """Counts of every matching article (not only this page's), most first."""
+
+    language: dict[str, int] = Field(
+        description="Matching articles per language code.", examples=[{"fr": 18, "ko": 2}]
+    )
+    source: dict[str, int] = Field(
+        description="Matching articles per source; those without one under `(none)`, so the "
+        "counts add up to `total`.",
+        examples=[{"KBS World": 12, "(none)": 8}],
+    )
+    month: dict[str, int] = Field(
+        description="Matching articles per month of publication (`YYYY-MM`, in UTC; one dated "
+        "only by its year counts under January); undated articles are not counted.",
+        examples=[{"2023-09": 12, "2024-06": 5}],
+    )
 
 
 class SearchResponse(BaseModel):
@@ -191,56 +314,61 @@ class SearchResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "query": "coree",
+                    "query": "la Corée du Nord",
                     "total": 1,
                     "page": 1,
                     "page_size": 10,
-                    "took_ms": 12.3,
+                    "took_ms": 11.07,
                     "timed_out": False,
-                    "hits": [
-                        {
-                            "id": 1,
-                            "title": _ARTICLE_EXAMPLE["title"],
-                            "snippet": "le jour anniversaire de la fondation de la "
-                            "<mark>Corée</mark> du Nord",
-                            "title_snippet": None,
-                            "matched_in": ["body"],
-                            "published_at": "2023-09",
-                            "language": "fr",
-                            "source": "KBS World",
-                            "url": None,
-                            "score": 5.37,
-                        }
-                    ],
-                    "facets": {
-                        "language": {"fr": 1},
-                        "source": {"KBS World": 1},
-                        "month": {"2023-09": 1},
-                    },
+                    "hits": [_HIT_EXAMPLE],
+                    "facets": _FACETS_EXAMPLE,
                     "did_you_mean": None,
                 }
             ]
         }
     )
 
-    query: str | None
-    total: int
-    page: int
-    page_size: int
-    took_ms: float
-    timed_out: bool = False
-    hits: list[SearchHit]
-    facets: dict[str, dict[str, int]] = Field(
-        description="counts of all matching articles by language, source and month"
+    query: str | None = Field(
+        description="The `q` searched for, as sent; null when browsing without `q`.",
+        examples=["la Corée du Nord"],
     )
-    did_you_mean: str | None
+    total: int = Field(
+        description="How many articles match, on all pages (a lower bound when `timed_out`).",
+        examples=[20],
+    )
+    page: int = Field(description="This page's number, from 1.", examples=[1])
+    page_size: int = Field(description="Hits per page, as asked.", examples=[10])
+    took_ms: float = Field(
+        description="Milliseconds the server spent on the search.", examples=[11.07]
+    )
+    timed_out: bool = Field(
+        default=False,
+        description="Whether the search ran out of its time limit (half a second by default) "
+        "and returns what it found by then: `total`, `hits` and `facets` are then partial.",
+        examples=[False],
+    )
+    hits: list[SearchHit] = Field(
+        description="This page's hits, best first (newest or oldest first with `sort`).",
+        examples=[[_HIT_EXAMPLE]],
+    )
+    facets: SearchFacets = Field(
+        description="Counts of all matching articles by language, source and month.",
+        examples=[_FACETS_EXAMPLE],
+    )
+    did_you_mean: str | None = Field(
+        description="A corrected query that finds more articles, offered when this one finds "
+        "fewer than three; null otherwise.",
+        examples=["coree russe"],
+    )
 
 
 class SimilarResponse(BaseModel):
     """Articles like a given one."""
 
-    id: int
-    hits: list[SearchHit]
+    id: int = Field(description="The id of the article they are like.", examples=[1])
+    hits: list[SearchHit] = Field(
+        description="The most similar articles, most similar first.", examples=[[_HIT_EXAMPLE]]
+    )
 
 
 class StoreHealth(BaseModel):

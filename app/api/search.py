@@ -6,9 +6,11 @@ import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.openapi.models import Example
 
 from app.api.deps import FiltersDep, PagingDep, SearchDep
-from app.api.schemas import SearchHit, SearchResponse, problem_responses
+from app.api.openapi import QUERY_SYNTAX_LINK
+from app.api.schemas import SearchFacets, SearchHit, SearchResponse, problem_responses
 from app.ingest.article import NO_CONTROL
 from app.services.errors import InvalidInput
 from app.services.search import SearchRequest
@@ -16,11 +18,18 @@ from app.services.search import SearchRequest
 reads = APIRouter(prefix="/v1", tags=["search"])
 
 _Q_HELP = (
-    "Without `q`, every article the filters keep, newest first, with facets. "
-    'Terms are ANDed. `"exact phrase"` (or « … »), `OR`, `NOT`/`-term`, `prefix*` (2+ letters), '
-    "`title:`/`body:`/`source:`, `term~`/`term~2` fuzzy. Accent-insensitive and stemmed: "
-    "`coree` finds Corée."
+    'The words to search for. Terms are ANDed; `"exact phrase"` (or « … »), `OR`, '
+    "`NOT`/`-term`, `prefix*`, `term~` fuzzy and `title:`/`body:`/`source:` fields are the "
+    f"[query syntax]({QUERY_SYNTAX_LINK}). Accents and case are ignored and words are "
+    "stemmed per language: `coree` finds « Corée ». Without `q`, every article the filters "
+    "keep, newest first, with facets."
 )
+_Q_EXAMPLES: dict[str, Example] = {
+    "words": {"summary": "Words, in any order", "value": "la Corée du Nord"},
+    "phrase": {"summary": "An exact phrase", "value": "« train blindé »"},
+    "operators": {"summary": "OR, a field, a prefix", "value": "(kim OR poutine) title:vladi*"},
+    "fuzzy": {"summary": "A misspelt name, fuzzy", "value": "vladivostock~"},
+}
 
 
 @reads.get(
@@ -37,6 +46,7 @@ def search(
         Query(
             min_length=1,
             description=_Q_HELP,
+            openapi_examples=_Q_EXAMPLES,
             json_schema_extra={"format": "search-query", "pattern": NO_CONTROL},
         ),
     ] = None,
@@ -78,6 +88,6 @@ def search(
             )
             for h in result.hits
         ],
-        facets=result.facets,
+        facets=SearchFacets.model_validate(result.facets),
         did_you_mean=result.did_you_mean,
     )

@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from app.ingest.clean import clean_text, content_hash, headline_from_body, normalise_url
+from app.ingest.clean import (
+    MAX_URL_CHARS,
+    clean_text,
+    content_hash,
+    headline_from_body,
+    normalise_url,
+)
 from app.ingest.dates import parse_partial_date
 from app.ingest.language import detect_language
 
@@ -27,6 +33,25 @@ _ALLOWED = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 NO_CONTROL = rf"^{_ALLOWED}*$"
 VISIBLE = rf"^{_ALLOWED}*[^\s\x00-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]{_ALLOWED}*$"
 LANGUAGE = r"^\s*[A-Za-z]{2}\s*$"
+# A date as `parse_partial_date` reads it, surrounding white space aside: a year 0001-9999,
+# a month, a day that exists (29 February in leap years only), or a day with a time (seconds,
+# a fraction and a zone optional). The one date it matches and the parser refuses is a time
+# whose zone takes it past 9999 or before 0001 in UTC, as 9999-12-31T23:00-05:00.
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
+_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_MONTH = r"(?:0[1-9]|1[0-2])"
+_DAY = (
+    rf"(?:{_YEAR}-{_MONTH}-(?:0[1-9]|1[0-9]|2[0-8])|{_YEAR}-(?:0[13-9]|1[0-2])-(?:29|30)"
+    rf"|{_YEAR}-(?:0[13578]|1[02])-31|{_LEAP_YEAR}-02-29)"
+)
+_TIME = r"[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?"
+_ZONE = r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)"
+DATE = rf"^\s*(?:{_YEAR}(?:-{_MONTH})?|{_DAY}(?:{_TIME}{_ZONE}?)?)\s*$"
+DATE_HELP = (
+    "a year (`2023`), a month (`2023-09`), a day (`2023-09-07`) or an ISO 8601 date and time "
+    "(`2023-09-07T10:00:00+02:00`; seconds optional, UTC without a zone)"
+)
+DATE_EXAMPLES = ["2023-09", "2023", "2023-09-07", "2023-09-07T10:00:00+02:00"]
 
 
 def _line(value: str) -> str:
@@ -65,7 +90,9 @@ def _language(value: str) -> str:
 # Each field: its bound, what the OpenAPI document says of it (declared, not enforced by
 # pydantic: the validator gives the clearer message), and its validator.
 Url = Annotated[
-    str, Field(max_length=4096, json_schema_extra={"format": "http-url"}), AfterValidator(_url)
+    str,
+    Field(max_length=MAX_URL_CHARS, json_schema_extra={"format": "http-url"}),
+    AfterValidator(_url),
 ]
 Title = Annotated[
     str, Field(max_length=MAX_TITLE, json_schema_extra={"pattern": VISIBLE}), AfterValidator(_line)
@@ -74,7 +101,12 @@ Body = Annotated[
     str, Field(max_length=MAX_BODY, json_schema_extra={"pattern": VISIBLE}), AfterValidator(_text)
 ]
 PublishedAt = Annotated[
-    str, Field(max_length=64, json_schema_extra={"format": "partial-date"}), AfterValidator(_date)
+    str,
+    Field(
+        max_length=64,
+        json_schema_extra={"format": "partial-date", "pattern": DATE, "minLength": 1},
+    ),
+    AfterValidator(_date),
 ]
 Language = Annotated[str, Field(json_schema_extra={"pattern": LANGUAGE}), AfterValidator(_language)]
 # Metadata and tags: blank means absent.
@@ -93,6 +125,49 @@ Tag = Annotated[
 def without_blanks(tags: list[str | None] | None) -> list[str] | None:
     """The tags without the blank ones (a blank tag validates as None); None stays None."""
     return None if tags is None else [tag for tag in tags if tag]
+
+
+# What each field of an article is, for the OpenAPI document; each model adds what absent and
+# null mean there.
+_ABOUT = {
+    "url": "The article's address, `http` or `https`, at most 2,048 characters (the scheme "
+    "and host are stored in lower case, the fragment dropped). It identifies the article: another write with the same URL "
+    "updates this article instead of creating a second one.",
+    "title": "The headline, on one line (runs of white space become one space), at most 1,000 "
+    "characters.",
+    "body": "The article's text, paragraphs separated by newlines, at most 1 MiB; not blank. "
+    "Control characters other than tab and newline are refused.",
+    "published_at": f"When it was published, as precisely as known: {DATE_HELP}.",
+    "language": "Its language as a two-letter ISO 639-1 code, in any case (stored in lower "
+    "case); it picks the stemming and stop words its words get.",
+    "source": "Who published it (the outlet or agency), on one line, at most 300 characters; "
+    "`source=` filters match it whole, ignoring case.",
+    "author": "Who wrote it, on one line, at most 300 characters.",
+    "section": "The section or rubric it appeared in, on one line, at most 300 characters.",
+    "photo_credit": "Who took or supplied its photo, on one line, at most 300 characters.",
+    "tags": "Labels, at most 100 of at most 100 characters each; blank ones are dropped.",
+}
+_EXAMPLES: dict[str, list[Any]] = {
+    "url": ["https://example.org/2023/09/coree-missile"],
+    "title": ["La Corée du Nord tire un missile balistique"],
+    "body": [
+        "Pyongyang a tiré un missile balistique en mer de l’Est, a annoncé l’état-major "
+        "sud-coréen.\n\nC’est le troisième tir depuis le début du mois."
+    ],
+    "published_at": DATE_EXAMPLES,
+    "language": ["fr"],
+    "source": ["KBS World"],
+    "author": ["Kim Ji-won"],
+    "section": ["International"],
+    "photo_credit": ["YONHAP News"],
+    "tags": [["Corée du Nord", "missiles"]],
+}
+_BLANK = " Absent, null or blank: none."
+
+
+def _about(name: str, absent: str = "") -> Any:
+    """The field's description (and what absent or null mean) with its examples."""
+    return {"description": _ABOUT[name] + absent, "examples": _EXAMPLES[name]}
 
 
 class ArticleCreate(BaseModel):
@@ -116,18 +191,37 @@ class ArticleCreate(BaseModel):
         },
     )
 
-    url: Url | None = None
-    title: Title | None = None
-    body: Body
-    published_at: PublishedAt | None = None
-    language: Language | None = None
-    source: Meta | None = None
-    author: Meta | None = None
-    section: Meta | None = None
-    photo_credit: Meta | None = None
-    tags: list[Tag] = Field(default_factory=list, max_length=100)
+    url: Url | None = Field(
+        default=None, **_about("url", " Absent or null: the title and body identify it.")
+    )
+    title: Title | None = Field(
+        default=None,
+        **_about("title", " Absent or null: the body's first sentence (at most 200 characters)."),
+    )
+    body: Body = Field(**_about("body", " Required."))
+    published_at: PublishedAt | None = Field(
+        default=None, **_about("published_at", " Absent or null: unknown.")
+    )
+    language: Language | None = Field(
+        default=None,
+        **_about(
+            "language",
+            " Absent or null: detected from the title and body (`und` when detection finds "
+            "nothing).",
+        ),
+    )
+    source: Meta | None = Field(default=None, **_about("source", _BLANK))
+    author: Meta | None = Field(default=None, **_about("author", _BLANK))
+    section: Meta | None = Field(default=None, **_about("section", _BLANK))
+    photo_credit: Meta | None = Field(default=None, **_about("photo_credit", _BLANK))
+    tags: list[Tag] = Field(
+        default_factory=list, max_length=100, **_about("tags", " Absent: none.")
+    )
 
     _drop_blank_tags = field_validator("tags")(lambda tags: without_blanks(tags))
+
+
+_KEPT = " Absent: unchanged."
 
 
 class ArticlePatch(BaseModel):
@@ -139,17 +233,33 @@ class ArticlePatch(BaseModel):
         json_schema_extra={"examples": [{"title": "Kim Jong-un en Russie", "tags": ["Russie"]}]},
     )
 
-    url: Url | None = None
-    title: Title | None = None
+    url: Url | None = Field(
+        default=None,
+        **_about("url", f"{_KEPT} Null: removed, and the title and body identify the article."),
+    )
+    title: Title | None = Field(
+        default=None, **_about("title", f"{_KEPT} Null: the body's first sentence.")
+    )
     # Given or not, never cleared: the document says no `null` (the merged article says why).
-    body: Body | SkipJsonSchema[None] = None
-    published_at: PublishedAt | None = None
-    language: Language | None = None
-    source: Meta | None = None
-    author: Meta | None = None
-    section: Meta | None = None
-    photo_credit: Meta | None = None
-    tags: list[Tag] | None = Field(default=None, max_length=100)
+    body: Body | SkipJsonSchema[None] = Field(
+        default=None, **_about("body", f"{_KEPT} Never null: an article has a body.")
+    )
+    published_at: PublishedAt | None = Field(
+        default=None, **_about("published_at", f"{_KEPT} Null: unknown.")
+    )
+    language: Language | None = Field(
+        default=None,
+        **_about("language", f"{_KEPT} Null: detected again from the title and body."),
+    )
+    source: Meta | None = Field(default=None, **_about("source", f"{_KEPT} Null or blank: none."))
+    author: Meta | None = Field(default=None, **_about("author", f"{_KEPT} Null or blank: none."))
+    section: Meta | None = Field(default=None, **_about("section", f"{_KEPT} Null or blank: none."))
+    photo_credit: Meta | None = Field(
+        default=None, **_about("photo_credit", f"{_KEPT} Null or blank: none.")
+    )
+    tags: list[Tag] | None = Field(
+        default=None, max_length=100, **_about("tags", f"{_KEPT} Null or `[]`: none.")
+    )
 
     _drop_blank_tags = field_validator("tags")(lambda tags: without_blanks(tags))
 

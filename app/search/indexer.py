@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.logs import LOG_FORMAT
+from app.metrics import Metrics, multiprocess
 from app.search.index import IndexStore
 from app.search.writer import IndexWriterThread, wait_until_indexed
 from app.store.db import Database
@@ -52,6 +53,8 @@ def _main(
         lock_path=Path(lock_path),
         batch_size=batch_size,
         poll_seconds=_POLL_SECONDS,
+        # its counts reach /metrics through the server's shared files, or not at all
+        metrics=Metrics() if multiprocess() else None,
     )
     writer.start()
     try:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from whoosh.reading import SegmentReader
 
 from app import memory
+from app.metrics import Metrics
 from app.search.index import IndexStore
 from app.search.schema import to_document
 from app.store import articles as store
@@ -109,8 +110,10 @@ class IndexWriterThread:
         lock_path: Path,
         batch_size: int,
         poll_seconds: float,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
+        self._metrics = metrics
         self._lock_path = lock_path
         self._lock_file: BinaryIO | None = None
         self._indexes = indexes
@@ -194,8 +197,14 @@ class IndexWriterThread:
         except BaseException:
             writer.cancel()
             raise
+        segments = len(ix._segments())
         writer.commit(mergetype=tiered_merges(BUSY_MERGE_BYTES))
         elapsed = time.monotonic() - started
+        if self._metrics is not None:
+            self._metrics.indexed.inc(len(article_ids))
+            self._metrics.commit_seconds.observe(elapsed)
+            if len(ix._segments()) <= segments:  # the new segment and others became fewer
+                self._metrics.merges.labels("busy").inc()
         with self._db.writing() as session:
             store.remove_outbox(session=session, ids=[row.id for row in rows if row.id is not None])
             left = store.count_pending(session=session) if elapsed > 1.0 else 0
@@ -229,9 +238,13 @@ class IndexWriterThread:
                 writer.cancel()
                 return
             count = len(ix._segments())
+            round_started = time.monotonic()
             writer.commit(mergetype=tiered_merges(IDLE_MERGE_BYTES, width=2))
             if len(ix._segments()) >= count:
                 break
+            if self._metrics is not None:
+                self._metrics.merges.labels("idle").inc()
+                self._metrics.merge_seconds.observe(time.monotonic() - round_started)
         after = len(ix._segments())
         if after < before:
             log.info(

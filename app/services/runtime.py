@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from app.config import Settings
 from app.ingest.language import warm_up
+from app.metrics import Metrics
 from app.search.index import IndexStore
 from app.search.indexer import IndexerProcess
 from app.search.query import QueryCompiler
@@ -69,7 +70,7 @@ class Runtime:
     search: SearchService | PostgresSearchService
 
     @classmethod
-    def start(cls, settings: Settings) -> Runtime:
+    def start(cls, settings: Settings, metrics: Metrics | None = None) -> Runtime:
         """Migrate the store, open (or start refilling) the index, start the writer."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url, read_url=settings.database_read_url)
@@ -95,6 +96,7 @@ class Runtime:
                 lock_path=settings.data_dir / "indexer.lock",
                 batch_size=settings.index_batch_size,
                 poll_seconds=settings.index_poll_seconds,
+                metrics=metrics,
             )
         searchers = SearcherPool(indexes)
         articles = ArticleService(
@@ -109,6 +111,7 @@ class Runtime:
             articles=articles,
             limits=_limits(settings),
             cache_size=settings.search_cache_size,
+            metrics=metrics,
         )
         warm_up()
         writer.start()

@@ -14,6 +14,7 @@ from whoosh import query as wq
 from whoosh.collectors import TimeLimit
 from whoosh.searching import Searcher
 
+from app.metrics import Metrics
 from app.search import engine, marks
 from app.search.analysis import (
     ANALYSIS_LANGUAGES,
@@ -170,8 +171,10 @@ class SearchService:
         articles: ArticleService,
         limits: SearchLimits,
         cache_size: int = 0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._searchers = searchers
+        self._metrics = metrics
         self._compiler = compiler
         self._articles = articles
         self._limits = limits
@@ -196,6 +199,8 @@ class SearchService:
         version, searcher = self._searchers.get_versioned()
         with self._lock:
             ranked = self._pages.get((version, request))
+        if self._caching and self._metrics is not None:
+            self._metrics.cache_lookup(hit=ranked is not None)
         if ranked is None:
             ranked = self._rank(request, checked, searcher)
             if self._caching and not ranked.degraded:  # a partial page is not kept

@@ -38,8 +38,9 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/v1/search"): {"params": {"q": "article"}},
     ("get", "/v1/analyze"): {"params": {"text": "la Corée du Nord"}},
     ("get", "/health"): {},
+    ("get", "/metrics"): {},
 }
-PUBLIC = {("get", "/health")}
+PUBLIC = {("get", "/health"), ("get", "/metrics")}  # for probes and scrapers
 # Served beside the API, outside the OpenAPI document, and public by design.
 # Public pages that hold no article: the docs, their files, and the front door.
 DOC_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/static/docs", "/"}

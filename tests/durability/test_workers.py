@@ -110,3 +110,41 @@ def test_two_workers_under_concurrent_writes_and_searches(tmp_path: Path) -> Non
     log = server.log.read_text()
     # the first, then its successor (and, at shutdown, possibly the restarted worker)
     assert log.count("this process is the index writer") >= 2
+
+
+def test_metrics_sum_every_worker_and_the_indexer_process(tmp_path: Path) -> None:
+    """Two workers and the indexer child count into one /metrics: each scrape, whichever worker
+    answers it, sees every request and every indexed article; the shared files go at exit."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        text = httpx.get(f"{url}/metrics").text  # a new connection: either worker answers
+        return {
+            (s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    shared = tmp_path / "tmp"  # where `newsdesk serve` makes its metrics directory
+    shared.mkdir()
+    server = Server(tmp_path / "data", workers=2, TMPDIR=str(shared))
+    with server, httpx.Client(base_url=server.url, timeout=30) as client:
+        made = client.post(
+            "/v1/articles/bulk",
+            params={"refresh": "wait"},
+            json=[{"body": f"Dépêche numéro {n} de Séoul.", "language": "fr"} for n in range(40)],
+        )
+        assert made.status_code == 200, made.text
+        for _ in range(30):  # new connections: both workers answer some of them
+            assert httpx.get(f"{server.url}/v1/search", params={"q": "Séoul"}).status_code == 200
+        key = (
+            "newsdesk_http_requests_total",
+            frozenset({("method", "GET"), ("route", "/v1/search"), ("status", "200")}),
+        )
+        for _ in range(6):
+            samples = scrape(server.url)
+            assert samples[key] == 30
+            assert samples[("newsdesk_indexed_articles_total", frozenset())] >= 40
+            assert samples[("newsdesk_store_articles", frozenset())] == 40
+        assert [p.name[:17] for p in shared.iterdir()] == ["newsdesk-metrics-"]
+    assert not list(shared.iterdir())
