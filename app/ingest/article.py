@@ -131,8 +131,8 @@ def without_blanks(tags: list[str | None] | None) -> list[str] | None:
 # null mean there.
 _ABOUT = {
     "url": "The article's address, `http` or `https`, at most 2,048 characters (the scheme "
-    "and host are stored in lower case, the fragment dropped). It identifies the article: another write with the same URL "
-    "updates this article instead of creating a second one.",
+    "and host are stored in lower case, the fragment dropped). It identifies the article: "
+    "another write with the same URL updates this article instead of creating a second one.",
     "title": "The headline, on one line (runs of white space become one space), at most 1,000 "
     "characters.",
     "body": "The article's text, paragraphs separated by newlines, at most 1 MiB; not blank. "
