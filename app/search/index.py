@@ -17,7 +17,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex
 
-from app.search import buffers, columns
+from app.search import buffers, columns, whoosh_fixes
 from app.search.schema import SCHEMA_VERSION, build_schema
 
 buffers.install()  # compound segments are read in place, not copied per reader
@@ -31,6 +31,7 @@ class IndexStore:
     """The index folder: its generations, the live one, and opened indexes by name."""
 
     def __init__(self, root: Path) -> None:
+        whoosh_fixes.apply()
         self.root = root
         self._opened: dict[str, FileIndex] = {}
         self._lock = threading.Lock()
