@@ -80,7 +80,6 @@ def serve(host: str, port: int, workers: int, sample: bool) -> None:
     import uvicorn
 
     settings = _settings()
-    metrics_dir = _share_metrics()
     if not settings.api_keys:
         if not is_loopback(host):
             raise click.ClickException(
@@ -96,6 +95,7 @@ def serve(host: str, port: int, workers: int, sample: bool) -> None:
     if sample:
         _load_sample(settings)
     log.info("%s", start_line(settings, host=host, port=port, workers=workers))
+    metrics_dir = _share_metrics()
     try:
         uvicorn.run(
             "app.main:app",

@@ -74,7 +74,7 @@ class Metrics:
         )
         self.indexed = Counter(
             "newsdesk_indexed_articles",
-            "Articles written to (or deleted from) the index; its rate is the indexing rate",
+            "Articles written to or deleted from the index; its rate is the indexing rate",
             registry=registry,
         )
         self.commit_seconds = Histogram(
@@ -116,7 +116,10 @@ class Metrics:
         else:
             registry.register(_Registered(self.registry))
         registry.register(_State(state))
-        encode, media_type = choose_encoder(accept)
+        try:
+            encode, media_type = choose_encoder(accept)
+        except (TypeError, ValueError):  # `version=foo`: the library cannot compare it
+            encode, media_type = choose_encoder("")
         return bytes(encode(registry)), media_type
 
 

@@ -16,6 +16,8 @@ router = APIRouter(tags=["health"])
 
 _UNMATCHED = "(unmatched)"  # a 404's path is not a label: every typo would be a new series
 _CONVERTER = re.compile(r":\w+}")  # /v1/articles/{article_id:int} reads {article_id}
+# HTTP lets a client invent methods; each would be a series of its own
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 @router.get(
@@ -67,7 +69,7 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        method = scope["method"]
+        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
         status = 500  # what the server answers if the app raises before its response starts
 
         async def counting_send(message: Message) -> None:

@@ -55,13 +55,12 @@ def find_files(paths: list[Path]) -> list[Path]:
                 sorted(
                     p
                     for p in path.rglob("*")
-                    if p.is_file()
-                    and p.suffix.lower() in SUFFIXES
-                    and not p.name.lower().endswith(SIDECAR)
+                    if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.endswith(SIDECAR)
                 )
             )
         elif path.is_file():
-            found.append(path)
+            if not path.name.endswith(SIDECAR):  # `ingest raw/*`: read with its .txt
+                found.append(path)
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
     return found

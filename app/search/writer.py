@@ -197,17 +197,19 @@ class IndexWriterThread:
         except BaseException:
             writer.cancel()
             raise
-        segments = len(ix._segments())
+        # A batch of documents adds a segment; one of deletions only adds none.
+        expected = len(ix._segments()) + (1 if documents else 0)
         writer.commit(mergetype=tiered_merges(BUSY_MERGE_BYTES))
         elapsed = time.monotonic() - started
-        if self._metrics is not None:
-            self._metrics.indexed.inc(len(article_ids))
-            self._metrics.commit_seconds.observe(elapsed)
-            if len(ix._segments()) <= segments:  # the new segment and others became fewer
-                self._metrics.merges.labels("busy").inc()
+        merged = len(ix._segments()) < expected
         with self._db.writing() as session:
             store.remove_outbox(session=session, ids=[row.id for row in rows if row.id is not None])
             left = store.count_pending(session=session) if elapsed > 1.0 else 0
+        if self._metrics is not None:  # once the batch is settled: a replay is not counted
+            self._metrics.indexed.inc(len(article_ids))
+            self._metrics.commit_seconds.observe(elapsed)
+            if merged:
+                self._metrics.merges.labels("busy").inc()
         if elapsed > 1.0:  # a backlog being worked through, or a merge: say how far it is
             log.info("indexed %d articles in %.1f s; %d waiting", len(documents), elapsed, left)
         return len(rows)

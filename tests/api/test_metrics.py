@@ -101,3 +101,20 @@ def test_metrics_need_no_key_and_no_rate_allowance(tmp_path: Path) -> None:
         value(samples, "newsdesk_http_requests_total", method="GET", route="/metrics", status="200")
         == 5
     )
+
+
+def test_what_a_client_chooses_neither_breaks_nor_multiplies_the_metrics(tmp_path: Path) -> None:
+    """An Accept version the library cannot read gets the default format, not a 500; an
+    invented HTTP method is counted as OTHER, not as a series of its own."""
+    with make_client(tmp_path) as client:
+        for accept in ("text/plain; version=foo", "application/openmetrics-text; version=abc"):
+            odd = client.get("/metrics", headers={"accept": accept})
+            assert odd.status_code == 200, (accept, odd.text)
+            assert odd.headers["content-type"].startswith("text/plain; version=0.0.4")
+        for method in ("BREW", "PROPFIND", "X-ANYTHING"):
+            assert client.request(method, "/v1/search").status_code == 405
+        samples = scrape(client)
+    methods = {dict(labels).get("method") for _, labels in samples} - {None}
+    assert methods == {"GET", "OTHER"}, methods
+    other = "newsdesk_http_requests_total"
+    assert value(samples, other, method="OTHER", route="/v1/search", status="405") == 3

@@ -223,6 +223,13 @@ def test_a_raw_file_keeps_the_source_its_sidecar_names(tmp_path: Path) -> None:
         sources = {a["body"][:20]: a["source"] for a in client.get("/v1/articles").json()["items"]}
     assert sorted(sources.values()) == ["Agence", "KBS World Radio"]
 
+    # named on the command line (`ingest corpus/*`), a sidecar is still no article
+    listed = run(
+        "ingest", *(str(p) for p in sorted(corpus.iterdir())), "--source", "Agence", data_dir=data
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "2 files: 0 created, 0 updated, 2 unchanged, 0 errors" in listed.stdout
+
     (corpus / "kbs.meta.json").write_text(json.dumps({"sauce": "KBS"}))
     broken = run("ingest", str(corpus / "kbs.txt"), data_dir=data)
     assert broken.returncode == 1
