@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -114,23 +113,13 @@ class Metrics:
         if multiprocess():
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         else:
-            registry.register(_Registered(self.registry))
+            registry.register(self.registry)  # a registry collects like any collector
         registry.register(_State(state))
         try:
             encode, media_type = choose_encoder(accept)
         except (TypeError, ValueError):  # `version=foo`: the library cannot compare it
             encode, media_type = choose_encoder("")
         return bytes(encode(registry)), media_type
-
-
-class _Registered(Collector):
-    """This process's own metrics, when no files are shared."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self._registry = registry
-
-    def collect(self) -> Iterator[Any]:
-        yield from self._registry.collect()
 
 
 # The state gauges: name, help. A value of None (the store cannot be reached) is left out.
