@@ -1,7 +1,8 @@
 """Fixes to Whoosh's own code, which this project keeps as frozen code it owns (WHOOSH_NOTES).
 
 `apply()` installs them, once per process, before an index is opened (app/search/index.py).
-None changes what an index holds or what a search finds; each only removes wasted work.
+None changes what a search finds; each only removes wasted work. Segments written with
+inlined postings stay readable by plain Whoosh, which has always read them.
 """
 
 from __future__ import annotations
@@ -9,8 +10,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import whoosh.codec
 from whoosh.codec import whoosh3
+from whoosh.matching import ListMatcher
 
+# Posting lists of at most this many documents are kept inside their term's entry instead of
+# a compressed block of the postings file of their own (see _finish_postings).
+INLINE_LIMIT = 8
 _MISSING = object()
 _applied = False
 _lock = threading.Lock()
@@ -30,10 +36,84 @@ def _cached_reader(self: Any, fieldname: str, column: Any) -> Any:
     return reader
 
 
+def _finish_postings(self: Any) -> Any:
+    """W3PostingsWriter.finish_postings, with the inlining of short posting lists that works.
+
+    Whoosh meant to keep a posting list shorter than the codec's `inlinelimit` inside the term's
+    entry, but its limit of 1 let no list through, and the method it would then have called is
+    misspelt (`set_inline` for `set_inlined`): every term of every segment got a block of its own,
+    pickled twice and compressed, most of them for one or two documents. The reader has always
+    read inlined postings (W3Codec.postings_reader).
+    """
+    terminfo = self._terminfo
+    if not self.written() and len(self) <= self._inlinelimit:
+        terminfo.add_block(self)
+        terminfo.set_inlined(self._ids, self._weights, self._values)
+    else:
+        if self._ids:
+            self._write_block(last=True)
+        start = self._startoffset
+        terminfo.set_extent(start, self._postfile.tell() - start)
+    self._terminfo = None
+    return terminfo
+
+
+class InlinedPostings(ListMatcher):  # type: ignore[misc]
+    """The matcher of a posting list kept in its term's entry.
+
+    Whoosh's ListMatcher was never used for one (no list was ever inlined): without values (an
+    Existence field) it gave `""` for bytes and no items at all, and its copies lost the term
+    and its statistics, which scoring reads.
+    """
+
+    def value(self) -> Any:
+        return super().value() if self._values else b""
+
+    def all_items(self) -> Any:
+        if self._values:
+            return zip(self._ids, self._values, strict=True)
+        return ((docnum, b"") for docnum in self._ids)
+
+    def copy(self) -> InlinedPostings:
+        return InlinedPostings(
+            self._ids,
+            self._weights,
+            self._values,
+            self._format,
+            scorer=self._scorer,
+            position=self._i,
+            all_weights=self._all_weights,
+            term=self._term,
+            terminfo=self._terminfo,
+        )
+
+
+def _postings_reader(
+    self: Any, dbfile: Any, terminfo: Any, format_: Any, term: Any = None, scorer: Any = None
+) -> Any:
+    """W3Codec.postings_reader, reading an inlined posting list with InlinedPostings."""
+    if terminfo.is_inlined():
+        ids, weights, values = terminfo.inlined_postings()
+        return InlinedPostings(
+            ids, weights, values, format_, scorer=scorer, term=term, terminfo=terminfo
+        )
+    offset, length = terminfo.extent()
+    return whoosh3.W3LeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+
+
+def _default_codec(*args: Any, **kwargs: Any) -> Any:
+    """whoosh.codec.default_codec, inlining posting lists of up to INLINE_LIMIT documents."""
+    kwargs.setdefault("inlinelimit", INLINE_LIMIT)
+    return whoosh3.W3Codec(*args, **kwargs)
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
     with _lock:
         if not _applied:
             whoosh3.W3PerDocReader._cached_reader = _cached_reader
+            whoosh3.W3PostingsWriter.finish_postings = _finish_postings
+            whoosh3.W3Codec.postings_reader = _postings_reader
+            whoosh.codec.default_codec = _default_codec
             _applied = True
