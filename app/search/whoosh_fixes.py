@@ -13,6 +13,7 @@ from typing import Any
 import whoosh.codec
 from whoosh.codec import whoosh3
 from whoosh.matching import ListMatcher
+from whoosh.util.numeric import byte_to_length
 
 # Posting lists of at most this many documents are kept inside their term's entry instead of
 # a compressed block of the postings file of their own (see _finish_postings).
@@ -34,6 +35,34 @@ def _cached_reader(self: Any, fieldname: str, column: Any) -> Any:
         reader = self.column_reader(fieldname, column) if self.has_column(fieldname) else None
         self._readers[fieldname] = reader
     return reader
+
+
+def _lengths(reader: Any) -> Any:
+    """A lengths column (a byte per document) read whole, as bytes or an array."""
+    if getattr(reader, "_typecode", None) == "B" and getattr(reader, "_fixedlen", None) == 1:
+        raw = reader._dbfile.get(reader._basepos, reader._count)
+        return bytes(raw) + bytes(max(0, reader._doccount - reader._count))
+    return reader.load()
+
+
+def _doc_field_length(self: Any, docnum: int, fieldname: str, default: int = 0) -> int:
+    """W3PerDocReader.doc_field_length, reading each field's lengths column once.
+
+    Whoosh read the column again for every posting it wrote (to keep each block's shortest and
+    longest document) and for every document it scored: 733,256 reads, 5.5 s of a profiled
+    5,000-article load.
+    """
+    if docnum > self._doccount:
+        raise IndexError(f"Asked for docnum {docnum!r} of {self._doccount}")
+    loaded = self.__dict__.setdefault("_newsdesk_lengths", {})
+    lengths = loaded.get(fieldname, _MISSING)
+    if lengths is _MISSING:
+        reader = self._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
+        lengths = loaded[fieldname] = None if reader is None else _lengths(reader)
+    if lengths is None or docnum >= len(lengths):
+        return default
+    code = lengths[docnum]
+    return int(byte_to_length(code)) if code else default
 
 
 def _finish_postings(self: Any) -> Any:
@@ -113,6 +142,7 @@ def apply() -> None:
     with _lock:
         if not _applied:
             whoosh3.W3PerDocReader._cached_reader = _cached_reader
+            whoosh3.W3PerDocReader.doc_field_length = _doc_field_length
             whoosh3.W3PostingsWriter.finish_postings = _finish_postings
             whoosh3.W3Codec.postings_reader = _postings_reader
             whoosh.codec.default_codec = _default_codec
