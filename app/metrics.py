@@ -78,13 +78,13 @@ class Metrics:
         )
         self.commit_seconds = Histogram(
             "newsdesk_index_commit_duration_seconds",
-            "Time to index and commit one batch of articles, merges inside it included",
+            "Time to index and commit one batch of articles, from reading it to its commit",
             buckets=_INDEX_BUCKETS,
             registry=registry,
         )
         self.merges = Counter(
             "newsdesk_index_merges",
-            "Index merges that folded segments together, by kind: busy (inside a commit) "
+            "Index merges that folded segments together, by kind: busy (while articles flow) "
             "or idle (while no article waits)",
             ["kind"],
             registry=registry,
@@ -128,7 +128,7 @@ STATE = {
     "newsdesk_index_documents": "Articles in the search index",
     "newsdesk_index_pending": "Articles written but not yet searchable (the outbox)",
     "newsdesk_index_segments": "Segments of the Whoosh index (each costs every search a little)",
-    "newsdesk_index_merging": "1 while an idle merge runs",
+    "newsdesk_index_merging": "1 while segments are being merged",
     "newsdesk_up": "1 when /health would answer ok",
 }
 

@@ -12,6 +12,7 @@ instead of being woken, and reports through lock-free shared bytes.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
@@ -102,7 +103,9 @@ class IndexerProcess:
         )
 
     def _spawn(self) -> Any:
-        return _CONTEXT.Process(target=_main, name="newsdesk-indexer", args=self._args, daemon=True)
+        # Not a daemon, which could not start the segment builder's process: `stop()` ends it,
+        # at exit too, and it ends by itself when the server dies.
+        return _CONTEXT.Process(target=_main, name="newsdesk-indexer", args=self._args)
 
     def _supervise(self) -> None:
         # A child that died (killed, out of memory) is replaced: the lock file makes a new one
@@ -120,11 +123,13 @@ class IndexerProcess:
 
     def start(self) -> None:
         """Start the child process and the thread that replaces it if it dies."""
+        atexit.register(self.stop)
         self._process.start()
         self._supervisor.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the child (SIGTERM) to finish its batch and exit; kill it if it does not."""
+        atexit.unregister(self.stop)
         self._stopping.set()
         self._supervisor.join(5)
         if self._process.is_alive():

@@ -205,10 +205,10 @@ def count_pending(*, session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(IndexOutbox)).one())
 
 
-def fetch_outbox(*, session: Session, limit: int) -> list[IndexOutbox]:
-    """The oldest outbox rows."""
-    query = select(IndexOutbox).order_by(col(IndexOutbox.id)).limit(limit)
-    return list(session.exec(query).all())
+def fetch_outbox(*, session: Session, limit: int, after: int = 0) -> list[IndexOutbox]:
+    """The oldest outbox rows (after the row `after`, when given)."""
+    query = select(IndexOutbox).where(col(IndexOutbox.id) > after)
+    return list(session.exec(query.order_by(col(IndexOutbox.id)).limit(limit)).all())
 
 
 def remove_outbox(*, session: Session, ids: Sequence[int]) -> None:
