@@ -82,9 +82,13 @@ def run(articles: list[dict[str, object]], batch: int) -> float:
             poll_seconds=0.25,
         )
         started = time.perf_counter()
-        while writer.drain():
-            pass
+        while True:  # the writer's own loop, merges started meanwhile included
+            writer.step()
+            with db.reading() as session:
+                if not store.count_pending(session=session):
+                    break
         elapsed = time.perf_counter() - started
+        writer.close()
         indexes.close()
         db.dispose()
         return elapsed
