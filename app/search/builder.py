@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -32,11 +33,14 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader
 
-from app.search import whoosh_fixes
+from app.search import buffers, columns, whoosh_fixes
 
 log = logging.getLogger("newsdesk.indexer")
 _CONTEXT = multiprocessing.get_context("spawn")
 BUILD_FOLDER = ".build"  # inside a generation; Whoosh never deletes a name starting with "."
+# A job's answer is waited for this long at most: a batch takes seconds, the largest idle
+# merge (512 MB) minutes; a helper stuck past it is ended and the work done without it.
+JOB_SECONDS = 3600.0
 
 
 @dataclass
@@ -93,14 +97,18 @@ def build_segment(
     """A segment of these index documents (None for none), written without the live lock."""
     whoosh_fixes.apply()
     ix = _build_index(Path(generation), schema)
-    writer = ix.writer()
     try:
-        for document in documents:
-            writer.add_document(**document)
+        writer = ix.writer()
+        try:
+            for document in documents:
+                writer.add_document(**document)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(merge=False)
     except BaseException:
-        writer.cancel()
+        shutil.rmtree(ix.storage.folder, ignore_errors=True)
         raise
-    writer.commit(merge=False)
     return _finish(ix)
 
 
@@ -110,18 +118,22 @@ def merge_segments(generation: str, schema: Any, segments: Sequence[Any]) -> Bui
     storage = FileStorage(generation)
     sources = tuple((s.segment_id(), frozenset(s.deleted_docs())) for s in segments)
     ix = _build_index(Path(generation), schema)
-    writer = ix.writer()
     try:
-        for segment in segments:
-            reader = SegmentReader(storage, schema, segment)
-            try:
-                writer.add_reader(reader)
-            finally:
-                reader.close()
+        writer = ix.writer()
+        try:
+            for segment in segments:
+                reader = SegmentReader(storage, schema, segment)
+                try:
+                    writer.add_reader(reader)
+                finally:
+                    reader.close()
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(merge=False)
     except BaseException:
-        writer.cancel()
+        shutil.rmtree(ix.storage.folder, ignore_errors=True)
         raise
-    writer.commit(merge=False)
     return _finish(ix, sources)
 
 
@@ -167,7 +179,10 @@ def _watch_parent(parent: int) -> None:
 
 
 def _serve(connection: Any, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C stops the writer, which ends this
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    buffers.install()  # read the merged segments as the writer's own process would
+    columns.install()
     jobs: dict[str, Callable[..., Built | None]] = {
         "build": build_segment,
         "merge": merge_segments,
@@ -235,11 +250,15 @@ class SegmentBuilder:
         """Whether the job under way has finished (or the helper has died)."""
         return self._busy and (self._connection.poll(0) or not self._process.is_alive())
 
-    def result(self) -> Built | None:
-        """Wait for the job under way; raises BuilderFailed if it failed."""
+    def result(self, timeout: float = JOB_SECONDS) -> Built | None:
+        """Wait for the job under way; raises BuilderFailed if it failed, or if it did not
+        answer within `timeout` seconds (the helper is then ended)."""
         assert self._busy, "no job under way"
         self._busy = False
         try:
+            if not self._connection.poll(timeout):
+                self.close()
+                raise BuilderFailed(f"the segment builder did not answer in {timeout:.0f} s")
             status, value = self._connection.recv()
         except (EOFError, OSError):
             self.close()

@@ -12,9 +12,9 @@ instead of being woken, and reports through lock-free shared bytes.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -97,6 +97,7 @@ class IndexerProcess:
             os.getpid(),
         )
         self._process = self._spawn()
+        self._finalizer: Any = None
         self._stopping = threading.Event()
         self._supervisor = threading.Thread(
             target=self._supervise, name="newsdesk-indexer-supervisor", daemon=True
@@ -123,13 +124,16 @@ class IndexerProcess:
 
     def start(self) -> None:
         """Start the child process and the thread that replaces it if it dies."""
-        atexit.register(self.stop)
+        # Before multiprocessing waits for its non-daemon children at exit (in a uvicorn worker,
+        # itself a multiprocessing child, that comes before any atexit hook).
+        self._finalizer = multiprocessing.util.Finalize(self, self.stop, exitpriority=10)
         self._process.start()
         self._supervisor.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the child (SIGTERM) to finish its batch and exit; kill it if it does not."""
-        atexit.unregister(self.stop)
+        if self._finalizer is not None:
+            self._finalizer.cancel()  # stopped once: nothing left to do at exit
         self._stopping.set()
         self._supervisor.join(5)
         if self._process.is_alive():

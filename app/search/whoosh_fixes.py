@@ -72,10 +72,11 @@ def _finish_postings(self: Any) -> Any:
     entry, but its limit of 1 let no list through, and the method it would then have called is
     misspelt (`set_inline` for `set_inlined`): every term of every segment got a block of its own,
     pickled twice and compressed, most of them for one or two documents. The reader has always
-    read inlined postings (W3Codec.postings_reader).
+    read inlined postings (W3Codec.postings_reader). Term vectors (`byteids`) are never inlined:
+    their reader expects a block.
     """
     terminfo = self._terminfo
-    if not self.written() and len(self) <= self._inlinelimit:
+    if not self._byteids and not self.written() and len(self) <= self._inlinelimit:
         terminfo.add_block(self)
         terminfo.set_inlined(self._ids, self._weights, self._values)
     else:

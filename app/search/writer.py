@@ -50,6 +50,13 @@ BUSY_MERGE_BYTES = 64 * 1024 * 1024
 LOCKED_MERGE_BYTES = 4 * 1024 * 1024
 IDLE_MERGE_BYTES = 512 * 1024 * 1024
 IDLE_SECONDS = 5.0
+# While a backlog is written the builder builds half of it, and merges only past this many
+# segments: a merge then would leave the writer building alone.
+BACKLOG_SEGMENTS = 24
+# A batch the builder has not built in this long is built here (a batch takes seconds).
+BUILD_SECONDS = 300.0
+# After a failed merge (a full disk, the helper killed), none is started for this long.
+MERGE_BACKOFF_SECONDS = 60.0
 
 
 def segment_bytes(storage: Any, segment: Any) -> int:
@@ -171,6 +178,8 @@ class IndexWriterThread:
         self._poll = poll_seconds
         self._builder = SegmentBuilder() if builder else None
         self._merge: _Merge | None = None  # the builder's merge under way
+        self._backlog = False  # more than a batch waited at the last drain
+        self._merge_failed = -MERGE_BACKOFF_SECONDS  # when a merge last failed
         self._idle_merge_started: float | None = None
         self._idle_merge_before = 0
         self._wake = threading.Event()
@@ -192,6 +201,11 @@ class IndexWriterThread:
         self._stopping.set()
         self._wake.set()
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            # Still in a batch: keep the lock, or another writer could lead and commit a newer
+            # copy of an article that this batch would then replace with its older one.
+            log.warning("the index writer did not stop in %.0f s; keeping its lock", timeout)
+            return
         self.close()
         if self._lock_file is not None:
             self._lock_file.close()
@@ -265,10 +279,12 @@ class IndexWriterThread:
     def drain(self) -> int:
         """Index one batch from the outbox (two, from a backlog, when the builder is free);
         returns how many outbox rows it settled."""
+        self._backlog = False
         with self._db.reading(primary=True) as session:
             if not store.fetch_outbox(session=session, limit=1):
                 return 0
             pending = store.count_pending(session=session)
+        self._backlog = pending > self._batch_size
         if pending > self._batch_size and self._builder is not None and not self._builder.busy:
             # A long backlog goes in batches twice as large: fewer, larger segments cost less
             # per article (20,000 articles: 235 searchable/s in batches of 500, 261 of 1,000).
@@ -329,7 +345,7 @@ class IndexWriterThread:
             if second is not None:
                 here = build_segment(generation, schema, second.documents)
             try:
-                there = self._builder.result()
+                there = self._builder.result(timeout=BUILD_SECONDS)
             except BuilderFailed as exc:
                 log_failure(log, "the segment builder failed; building here", exc)
                 there = build_segment(generation, schema, first.documents)
@@ -361,8 +377,8 @@ class IndexWriterThread:
         first; False (and the segment discarded) when the live generation changed."""
         try:
             writer = ix.writer(timeout=30.0)
-            if self._indexes.current_name() != name:
-                writer.cancel()
+            if self._indexes.current_name() != name or self._stopping.is_set():
+                writer.cancel()  # a new generation, or stopping: the rows stay in the outbox
                 self._wake.set()
                 return False
             try:
@@ -379,12 +395,17 @@ class IndexWriterThread:
 
     # Merges
 
-    def start_merge(self, *, idle: bool) -> bool:
-        """Give the builder a merge when a tier calls for one; whether it did."""
+    def start_merge(self, *, idle: bool, most: int = 0) -> bool:
+        """Give the builder a merge when a tier calls for one (and, with `most`, only once the
+        index has more segments than that); whether it did."""
         if self._builder is None or self._builder.busy or self._stopping.is_set():
+            return False
+        if time.monotonic() - self._merge_failed < MERGE_BACKOFF_SECONDS:
             return False
         name, ix = self._indexes.live()
         segments = ix._segments()
+        if most and len(segments) <= most:
+            return False
         if idle:
             chosen = choose_merge(ix.storage, segments, IDLE_MERGE_BYTES, width=2)
         else:
@@ -418,7 +439,7 @@ class IndexWriterThread:
             built = self._builder.result()
         except BuilderFailed as exc:
             log_failure(log, "merge failed", exc)
-            self._stopping.wait(1.0)
+            self._merge_failed = time.monotonic()
             return
         name, ix = self._indexes.live()
         if name != merge.generation:
@@ -447,7 +468,7 @@ class IndexWriterThread:
         self.finish_merge()
         settled = self.drain()
         if self._merge is None:
-            self.start_merge(idle=False)
+            self.start_merge(idle=False, most=BACKLOG_SEGMENTS if self._backlog else 0)
         return settled
 
     def _run(self) -> None:
@@ -469,6 +490,7 @@ class IndexWriterThread:
                 self._stopping.wait(1.0)
             if settled:
                 last_work, rested = time.monotonic(), False
+                self._idle_merge_started = None  # interrupted: the next idle spell counts anew
                 continue
             if self._merge is None and not rested and time.monotonic() - last_work > IDLE_SECONDS:
                 outcome = self._idle()

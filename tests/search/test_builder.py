@@ -82,6 +82,8 @@ def test_what_changes_during_a_merge_is_kept_when_the_merge_is_installed(
     third = archive.add(*[f"Lyon, brève {n} de la nuit." for n in range(10)])
     archive.drain()
     assert archive.segments() == 3
+    archive.articles.delete(second[0])  # deleted before the merge: left out of the new segment
+    archive.drain()
     assert archive.writer.start_merge(idle=True)  # all three, as they are now
     assert archive.writer.merging
     # Meanwhile: articles of the merged segments are updated and deleted, others arrive.
@@ -98,7 +100,7 @@ def test_what_changes_during_a_merge_is_kept_when_the_merge_is_installed(
     archive.writer.finish_merge(wait=True)
     assert not archive.writer.merging
     assert archive.segments() == 2  # the merged one; the batch written meanwhile
-    kept = sorted(set(first + second + third + late) - set(moved) - set(gone))
+    kept = sorted(set(first + second + third + late) - set(moved) - set(gone) - {second[0]})
     assert archive.find("lyon") == kept
     assert archive.find("nantes") == sorted(moved)
     counts = document_ids(archive.indexes.live()[1])
@@ -120,7 +122,7 @@ def test_a_merge_whose_segments_left_meanwhile_is_dropped(archive: Archive) -> N
 
 
 def test_a_backlog_is_indexed_two_batches_at_a_time_with_the_latest_copy(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -148,6 +150,7 @@ def test_a_backlog_is_indexed_two_batches_at_a_time_with_the_latest_copy(
             assert sorted(ids(search(client, "rennes", page_size=100))) == rennes
             assert ids(search(client, "quimper")) == [corrected]
             assert client.get("/health").json()["index"]["documents"] == 42
+    assert "segment builder" not in caplog.text  # it ran, and never failed
 
 
 def test_an_article_written_while_a_merge_runs_is_searchable_before_it_ends(
