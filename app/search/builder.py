@@ -16,7 +16,6 @@ process, which is how a backlog is written two batches at a time.
 from __future__ import annotations
 
 import bisect
-import logging
 import multiprocessing
 import os
 import shutil
@@ -35,7 +34,6 @@ from whoosh.reading import SegmentReader
 
 from app.search import buffers, columns, whoosh_fixes
 
-log = logging.getLogger("newsdesk.indexer")
 _CONTEXT = multiprocessing.get_context("spawn")
 BUILD_FOLDER = ".build"  # inside a generation; Whoosh never deletes a name starting with "."
 # A job's answer is waited for this long at most: a batch takes seconds, the largest idle

@@ -124,7 +124,6 @@ class _Merge:
 
     generation: str
     idle: bool
-    sources: int
     started: float = field(default_factory=time.monotonic)
 
 
@@ -417,7 +416,7 @@ class IndexWriterThread:
         except BuilderFailed as exc:
             self._without_builder(exc)
             return False
-        self._merge = _Merge(generation=name, idle=idle, sources=len(chosen))
+        self._merge = _Merge(generation=name, idle=idle)
         return True
 
     def _without_builder(self, failure: Exception) -> None:
