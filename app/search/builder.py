@@ -89,42 +89,20 @@ def _finish(ix: Any, sources: tuple[tuple[str, frozenset[int]], ...] = ()) -> Bu
     return Built(segment=segment, folder=folder, sources=sources)
 
 
-def build_segment(
-    generation: str, schema: Any, documents: Sequence[dict[str, Any]]
+def _write(
+    generation: str,
+    schema: Any,
+    fill: Callable[[Any], None],
+    sources: tuple[tuple[str, frozenset[int]], ...] = (),
 ) -> Built | None:
-    """A segment of these index documents (None for none), written without the live lock."""
+    """A segment of what `fill` adds to a writer of a new build folder; the folder goes if
+    anything fails."""
     whoosh_fixes.apply()
     ix = _build_index(Path(generation), schema)
     try:
         writer = ix.writer()
         try:
-            for document in documents:
-                writer.add_document(**document)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(merge=False)
-    except BaseException:
-        shutil.rmtree(ix.storage.folder, ignore_errors=True)
-        raise
-    return _finish(ix)
-
-
-def merge_segments(generation: str, schema: Any, segments: Sequence[Any]) -> Built | None:
-    """One segment of the live documents of these segments of the live index, as they are now."""
-    whoosh_fixes.apply()
-    storage = FileStorage(generation)
-    sources = tuple((s.segment_id(), frozenset(s.deleted_docs())) for s in segments)
-    ix = _build_index(Path(generation), schema)
-    try:
-        writer = ix.writer()
-        try:
-            for segment in segments:
-                reader = SegmentReader(storage, schema, segment)
-                try:
-                    writer.add_reader(reader)
-                finally:
-                    reader.close()
+            fill(writer)
         except BaseException:
             writer.cancel()
             raise
@@ -133,6 +111,34 @@ def merge_segments(generation: str, schema: Any, segments: Sequence[Any]) -> Bui
         shutil.rmtree(ix.storage.folder, ignore_errors=True)
         raise
     return _finish(ix, sources)
+
+
+def build_segment(
+    generation: str, schema: Any, documents: Sequence[dict[str, Any]]
+) -> Built | None:
+    """A segment of these index documents (None for none), written without the live lock."""
+
+    def fill(writer: Any) -> None:
+        for document in documents:
+            writer.add_document(**document)
+
+    return _write(generation, schema, fill)
+
+
+def merge_segments(generation: str, schema: Any, segments: Sequence[Any]) -> Built | None:
+    """One segment of the live documents of these segments of the live index, as they are now."""
+    storage = FileStorage(generation)
+
+    def fill(writer: Any) -> None:
+        for segment in segments:
+            reader = SegmentReader(storage, schema, segment)
+            try:
+                writer.add_reader(reader)
+            finally:
+                reader.close()
+
+    sources = tuple((s.segment_id(), frozenset(s.deleted_docs())) for s in segments)
+    return _write(generation, schema, fill, sources)
 
 
 def installing(storage: Any, built: Built | None) -> Callable[[Any, list[Any]], list[Any]]:
