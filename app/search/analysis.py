@@ -43,7 +43,8 @@ _CJK = (
 # Words (keeping decimals such as 7.4 whole) outside CJK scripts; runs of CJK characters apart.
 WORD_PATTERN = rf"[^\W{_CJK}]+(?:[.,]\d+)*"
 _WORD = re.compile(WORD_PATTERN)
-_CJK_OR_WORD = re.compile(rf"[{_CJK}]+|{WORD_PATTERN}")
+# What each analyser tokenises on its own: a word analysed alone gives its tokens in a text.
+WORDS_AND_CJK_RUNS = re.compile(rf"[{_CJK}]+|{WORD_PATTERN}")
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
 # Scripts whose words also get a Latin form: Greek and Cyrillic.
 _TRANSLITERATED = re.compile("[\u0370-\u03ff\u0400-\u052f]")
@@ -188,7 +189,9 @@ def word_tokens(value: str, lang: str, *, keep_cjk: bool | None = None) -> list[
     analysers do."""
     stops = stop_words(lang)
     stem = _stemmer(lang)
-    pattern = _CJK_OR_WORD if (lang == CJK_SUFFIX if keep_cjk is None else keep_cjk) else _WORD
+    pattern = (
+        WORDS_AND_CJK_RUNS if (lang == CJK_SUFFIX if keep_cjk is None else keep_cjk) else _WORD
+    )
     out = []
     for match in pattern.finditer(value):
         surface = match.group(0)
@@ -315,7 +318,7 @@ class CJKBigramTokenizer(Tokenizer):  # type: ignore[misc]
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pos = start_pos
-        for match in _CJK_OR_WORD.finditer(value):
+        for match in WORDS_AND_CJK_RUNS.finditer(value):
             text = match.group(0)
             start = match.start()
             for piece, offset in bigrams(text, start):

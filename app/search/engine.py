@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import itertools
-import re
 import time
-import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from whoosh import highlight, query, sorting
+from whoosh import query, sorting
 from whoosh.collectors import (
     Collector,
     SortingCollector,
@@ -23,10 +19,9 @@ from whoosh.collectors import (
 )
 from whoosh.searching import Searcher
 
-from app.search import columns, marks
+from app.search import columns
 from app.search.analysis import SPELLING_SEPARATOR, SUFFIXES, fold, suffix_for
 from app.search.expansion import closest_word, deadline_at
-from app.search.marks import SNIPPET_CHARS
 from app.search.schema import UNDATED, microseconds
 from app.store.articles import ListFilters
 
@@ -234,21 +229,6 @@ def run_search(
     return SearchOutcome(total=gate.total, hits=hits, facets=counts, timed_out=timed_out)
 
 
-class _MarkFormatter(highlight.Formatter):  # type: ignore[misc]
-    """Fragments joined by ` … `, matches in one `<mark>` each (app.search.marks)."""
-
-    between = " … "
-
-    def format_fragment(self, fragment: highlight.Fragment, replace: bool = False) -> str:
-        start, end = fragment.startchar, fragment.endchar
-        spans = [
-            (t.startchar - start, t.endchar - start)
-            for t in fragment.matches
-            if t.startchar is not None and start <= t.startchar < end
-        ]
-        return marks.marked(fragment.text[start:end], spans)
-
-
 MAX_HIGHLIGHT_TERMS = 200
 
 
@@ -271,70 +251,6 @@ def highlight_terms(
             if len(terms) >= MAX_HIGHLIGHT_TERMS:
                 return frozenset(terms)
     return frozenset(terms)
-
-
-# Lower case without accents, one character for one, so that offsets in the folded text are
-# offsets in the original: Latin (with its extensions), Greek and Cyrillic.
-_FOLD = {
-    cp: folded
-    for cp in range(0x0500)
-    if len(folded := unicodedata.normalize("NFD", chr(cp))[0].lower()) == 1 and folded != chr(cp)
-}
-_WINDOW = 600  # characters analysed around each place a term seems to occur
-_FALLBACK = 4000  # characters analysed when no term is found by its first letters
-
-
-def _needle(term: str) -> str:
-    """What an indexed (folded, stemmed) term looks like at the start of a word of the text."""
-    stem = re.escape(term[: max(3, len(term) - 1)])  # stemmers may change a final letter
-    return stem if term[:1] >= "\u2e80" else rf"\b{stem}"  # no word breaks inside CJK text
-
-
-@functools.lru_cache(maxsize=256)
-def _needles(terms: frozenset[str]) -> re.Pattern[str]:
-    """One pattern for all the terms of a request (the same for every hit of a page)."""
-    return re.compile("|".join(_needle(term) for term in sorted(terms)))
-
-
-def _windows(body: str, terms: frozenset[str]) -> str:
-    """The parts of `body` where the terms seem to occur: the highlighter analyses (stems) every
-    word it is given, in pure Python, so it gets a few windows instead of a 25 KB article."""
-    found = _needles(terms).finditer(body.translate(_FOLD))
-    starts = [match.start() for match in itertools.islice(found, 4)]
-    if not starts:
-        return body[:_FALLBACK]
-    spans: list[list[int]] = []
-    for start in starts:
-        left, right = max(0, start - _WINDOW // 3), start + _WINDOW
-        if spans and left <= spans[-1][1]:
-            spans[-1][1] = max(spans[-1][1], right)
-        else:
-            spans.append([left, right])
-    return " … ".join(body[left:right] for left, right in spans)
-
-
-def snippet(searcher: Searcher, terms: frozenset[str], *, body: str, language: str) -> str | None:
-    """An escaped extract of `body` with the matched words in `<mark>`; None when none match."""
-    if not terms:
-        return None
-    analyzer = searcher.schema[f"body_{suffix_for(language)}"].analyzer
-    fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
-    text = _windows(body, terms)
-    found: str = highlight.highlight(text, terms, analyzer, fragmenter, _MarkFormatter(), top=2)
-    return found or None
-
-
-def marked_title(
-    searcher: Searcher, terms: frozenset[str], *, title: str, language: str
-) -> str | None:
-    """The escaped title with its matched words in `<mark>`; None when none match."""
-    if not terms:
-        return None
-    analyzer = searcher.schema[f"title_{suffix_for(language)}"].analyzer
-    found: str = highlight.highlight(
-        title, terms, analyzer, highlight.WholeFragmenter(), _MarkFormatter(), top=1
-    )
-    return found if marks.MARK in found else None
 
 
 def similar(

@@ -15,7 +15,7 @@ from whoosh.collectors import TimeLimit
 from whoosh.searching import Searcher
 
 from app.metrics import Metrics
-from app.search import engine, marks
+from app.search import engine, marks, snippets
 from app.search.analysis import (
     ANALYSIS_LANGUAGES,
     LanguageAnalysis,
@@ -290,8 +290,8 @@ class SearchService:
         if found is None:
             language = article.language
             found = (
-                engine.snippet(searcher, body_terms, body=article.body, language=language),
-                engine.marked_title(searcher, title_terms, title=article.title, language=language),
+                snippets.snippet(body_terms, body=article.body, language=language),
+                snippets.marked_title(title_terms, title=article.title, language=language),
             )
             if self._caching:
                 with self._lock:
