@@ -24,16 +24,25 @@ _bearer = HTTPBearer(
 )
 
 
+# The dependencies are `async def`: they only read the app's state and parse parameters, and
+# FastAPI would run a plain `def` one in the thread pool, a hop between threads per dependency
+# per request.
+
+
 def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def _articles(request: Request) -> ArticleService:
+async def _the_runtime(request: Request) -> Runtime:
+    return _runtime(request)
+
+
+async def _articles(request: Request) -> ArticleService:
     return _runtime(request).articles
 
 
-def _search(request: Request) -> SearchService | PostgresSearchService:
+async def _search(request: Request) -> SearchService | PostgresSearchService:
     return _runtime(request).search
 
 
@@ -54,7 +63,7 @@ def _date(name: str, value: str | None) -> PartialDate | None:
         ) from None
 
 
-def _filters(
+async def _filters(
     from_: Annotated[
         str | None,
         Query(
@@ -126,7 +135,7 @@ def _too_big(name: str, limit: int, hint: str = "") -> InvalidInput:
     )
 
 
-def _paging(
+async def _paging(
     request: Request,
     page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
     page_size: Annotated[
@@ -149,7 +158,7 @@ def _paging(
 
 ArticlesDep = Annotated[ArticleService, Depends(_articles)]
 SearchDep = Annotated[SearchService | PostgresSearchService, Depends(_search)]
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(_the_runtime)]
 # Keys are enforced by `keys.KeyGuard` before the body is read; on the routers this only
 # declares the bearer scheme in the OpenAPI document (the Authorize button of /docs).
 KeyRequired = Depends(_bearer)
