@@ -102,6 +102,16 @@ def test_did_you_mean_offers_real_words(fr: tuple[TestClient, dict[str, int]]) -
     assert search(client, "artillerie")["did_you_mean"] is None
 
 
+def test_did_you_mean_learns_the_words_written_since(tmp_path: Path) -> None:
+    with make_client(tmp_path) as client:
+        add(client, title="Météo", body="Un orage a frappé la côte.", language="fr")
+        assert search(client, "tornnade")["did_you_mean"] is None  # the words of `t` are read
+        add(client, title="Alerte", body="Une tornade a touché la ville.", language="fr")
+        assert search(client, "tornnade")["did_you_mean"] == "tornade"
+        add(client, title="Bilan", body="Les tornades ont fait trois morts.", language="fr")
+        assert search(client, "tornnades")["did_you_mean"] == "tornades"
+
+
 def test_title_weighs_more_than_body(tmp_path: Path) -> None:
     with make_client(tmp_path) as client:
         in_body = add(
