@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.openapi.models import Example
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import FiltersDep, PagingDep, SearchDep
 from app.api.openapi import QUERY_SYNTAX_LINK
@@ -37,7 +38,7 @@ _Q_EXAMPLES: dict[str, Example] = {
     responses=problem_responses(400, 422),
     summary="Full-text search with filters, facets and snippets",
 )
-def search(
+async def search(
     service: SearchDep,
     filters: FiltersDep,
     paging: PagingDep,
@@ -63,8 +64,11 @@ def search(
             message, errors=[{"loc": ["query", "q"], "msg": message, "type": "value_error"}]
         )
     page, page_size = paging.page, paging.page_size
-    result = service.search(
-        SearchRequest(q=q, filters=filters, sort=sort, page=page, page_size=page_size)
+    # Searched in a worker thread; the response is built and checked here, in the event loop
+    # (a plain-def route would have FastAPI check it in a second trip to the thread pool).
+    result = await run_in_threadpool(
+        service.search,
+        SearchRequest(q=q, filters=filters, sort=sort, page=page, page_size=page_size),
     )
     return SearchResponse(
         query=q,
