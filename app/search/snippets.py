@@ -13,6 +13,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+from anyascii import anyascii
 from whoosh.analysis import Analyzer
 
 from app.search import marks
@@ -23,6 +24,7 @@ from app.search.analysis import (
     WORDS_AND_CJK_RUNS,
     cjk_analyzer,
     language_analyzer,
+    latin_key,
     suffix_for,
 )
 from app.search.marks import SNIPPET_CHARS
@@ -56,17 +58,19 @@ def _spellings() -> dict[str, str]:
 
 
 @functools.cache
-def _capitals() -> str:
-    """The capital letters of Greek and Cyrillic: where the names whose Latin spellings are
-    indexed begin."""
-    return "[" + "".join(chr(cp) for cp in range(0x0370, 0x0530) if chr(cp).isupper()) + "]"
+def _capitals(latin: str) -> str:
+    """The capital letters of Greek and Cyrillic whose Latin spellings begin with `latin`:
+    where the names whose Latin spellings begin so may begin (`+bank` may be « Банк »)."""
+    capitals = (chr(cp) for cp in range(0x0370, 0x0530) if chr(cp).isupper())
+    found = "".join(c for c in capitals if latin_key(anyascii(c)).startswith(latin))
+    return f"[{found}]" if found else "(?!)"
 
 
 def _needle(term: str) -> str:
     """Where a text may hold a word that gives an indexed (folded, stemmed) term: the start of
     the word, or a CJK bigram itself."""
     if term.startswith(LATIN_MARK):  # a Latin spelling of a Cyrillic or Greek name
-        return _capitals()
+        return _capitals(term[len(LATIN_MARK) : len(LATIN_MARK) + 1])
     if term >= _CJK_START:
         return re.escape(term)
     # Stemmers may change the last letters: `appliqu` is the term of « application ».
@@ -98,7 +102,7 @@ def _analyzer(family: str) -> Analyzer:
     return cjk_analyzer() if family == CJK_SUFFIX else language_analyzer(family)
 
 
-@functools.lru_cache(maxsize=100_000)
+@functools.lru_cache(maxsize=20_000)  # about 6 MB
 def _word_terms(family: str, word: str) -> frozenset[str]:
     """The terms a word gives in a family's fields. The analysers tokenise each word, and each
     run of CJK characters, on its own, so a word analysed alone gives its terms in a text."""
