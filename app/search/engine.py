@@ -1,4 +1,5 @@
-"""Running queries: filters, sorting, paging, facets, the time limit, snippets and spelling."""
+"""Running queries: filters, sorting, paging, facets, the time limit, the words to mark and
+spelling (the snippets themselves are app.search.snippets)."""
 
 from __future__ import annotations
 
