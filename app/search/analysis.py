@@ -353,6 +353,11 @@ def cjk_analyzer() -> Analyzer:
     return CJKBigramTokenizer() | LowercaseFilter() | CharsetFilter(FOLDING)
 
 
+def family_analyzer(suffix: str) -> Analyzer:
+    """The analyser of a field family's titles and bodies."""
+    return cjk_analyzer() if suffix == CJK_SUFFIX else language_analyzer(suffix)
+
+
 # A term of the spelling dictionary: the word folded, then as written (lower case).
 SPELLING_SEPARATOR = "\x1f"
 

@@ -13,7 +13,7 @@ from app.search.analysis import (
     CJK_SUFFIX,
     FOLD_SUFFIX,
     SUFFIXES,
-    cjk_analyzer,
+    family_analyzer,
     language_analyzer,
     spelling_analyzer,
     suffix_for,
@@ -58,12 +58,8 @@ def build_schema() -> Schema:
         "spell": FieldType(Existence(), analyzer=spelling_analyzer()),
     }
     for suffix in SUFFIXES:
-        if suffix == CJK_SUFFIX:
-            analyzer = cjk_analyzer()
-            multitoken = "phrase"
-        else:
-            analyzer = language_analyzer(suffix)
-            multitoken = "default"
+        analyzer = family_analyzer(suffix)
+        multitoken = "phrase" if suffix == CJK_SUFFIX else "default"
         fields[f"title_{suffix}"] = TEXT(
             analyzer=analyzer, field_boost=TITLE_BOOST, multitoken_query=multitoken
         )

@@ -14,16 +14,13 @@ import re
 from dataclasses import dataclass, field
 
 from anyascii import anyascii
-from whoosh.analysis import Analyzer
 
 from app.search import marks
 from app.search.analysis import (
-    CJK_SUFFIX,
-    FOLDING,
     LATIN_MARK,
     WORDS_AND_CJK_RUNS,
-    cjk_analyzer,
-    language_analyzer,
+    family_analyzer,
+    fold,
     latin_key,
     suffix_for,
 )
@@ -37,18 +34,13 @@ _BREAK = re.compile(r"\W+")
 _WORD_CHAR = re.compile(r"\w")
 
 
-def _folded(char: str) -> str:
-    lowered = char.lower()
-    return FOLDING.get(ord(lowered), lowered) if len(lowered) == 1 else lowered
-
-
 @functools.cache
 def _spellings() -> dict[str, str]:
     """For each folded letter, a regular-expression class of the letters that fold to it."""
     found: dict[str, set[str]] = {}
     for cp in range(0x3000):
         char = chr(cp)
-        folded = _folded(char)
+        folded = fold(char)
         if len(folded) == 1 and folded != char:
             found.setdefault(folded, {folded}).add(char)
     return {
@@ -96,10 +88,7 @@ class _Match:
     term: str
 
 
-@functools.cache
-def _analyzer(family: str) -> Analyzer:
-    """The analyser of a field family's titles and bodies (as app.search.schema has it)."""
-    return cjk_analyzer() if family == CJK_SUFFIX else language_analyzer(family)
+_analyzer = functools.cache(family_analyzer)
 
 
 @functools.lru_cache(maxsize=20_000)  # about 6 MB

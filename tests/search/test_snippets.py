@@ -20,36 +20,26 @@ LOOKALIKES = " ".join(
 )
 
 
+ARTICLES = {
+    "late": (
+        "Budget municipal",
+        f"{FILLER_FR} Une nouvelle application mobile sera lancée en mars.",
+        "fr",
+    ),
+    "lookalikes": ("Budget municipal", f"{LOOKALIKES} La Corée du Nord a tiré un missile.", "fr"),
+    "name": ("Городской бюджет", f"{FILLER_RU} Деньги потребовал Банк развития технологий.", "ru"),
+    "bigrams": ("マラソン", "有明の東京都ビッグサイトへ向けて走るマラソンが開催された。", "ja"),
+}
+
+
 @pytest.fixture(scope="module")
 def articles(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[TestClient, dict[str, int]]]:
     with make_client(tmp_path_factory.mktemp("snippets")) as client:
         known = {
-            "late": add(
-                client,
-                title="Budget municipal",
-                body=f"{FILLER_FR} Une nouvelle application mobile sera lancée en mars.",
-                language="fr",
-            )["id"],
-            "lookalikes": add(
-                client,
-                title="Budget municipal",
-                body=f"{LOOKALIKES} La Corée du Nord a tiré un missile.",
-                language="fr",
-            )["id"],
-            "name": add(
-                client,
-                title="Городской бюджет",
-                body=f"{FILLER_RU} Деньги потребовал Банк развития технологий.",
-                language="ru",
-            )["id"],
-            "bigrams": add(
-                client,
-                title="マラソン",
-                body="有明の東京都ビッグサイトへ向けて走るマラソンが開催された。",
-                language="ja",
-            )["id"],
+            name: add(client, title=title, body=body, language=language)["id"]
+            for name, (title, body, language) in ARTICLES.items()
         }
         yield client, known
 
