@@ -71,7 +71,8 @@ def _get() -> Any:
 
 
 def warm_up() -> None:
-    """Load the models now rather than on the first article."""
+    """Load the models now rather than on the first article without a language (the server
+    does not: an archive whose articles all name their language never holds the 50 MB)."""
     _get()
 
 

@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 
 from app.config import Settings
-from app.ingest.language import warm_up
 from app.metrics import Metrics
 from app.search.index import IndexStore
 from app.search.indexer import IndexerProcess
@@ -113,7 +112,6 @@ class Runtime:
             cache_size=settings.search_cache_size,
             metrics=metrics,
         )
-        warm_up()
         writer.start()
         return cls(settings, db, indexes, writer, searchers, articles, search)
 
@@ -126,7 +124,6 @@ class Runtime:
             db=db, writer=None, refresh_timeout=settings.refresh_wait_seconds, outbox=False
         )
         search = PostgresSearchService(db=db, articles=articles, limits=_limits(settings))
-        warm_up()
         return cls(settings, db, None, None, None, articles, search)
 
     def stop(self) -> None:
