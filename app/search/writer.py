@@ -55,6 +55,9 @@ IDLE_SECONDS = 5.0
 BACKLOG_SEGMENTS = 24
 # A batch the builder has not built in this long is built here (a batch takes seconds).
 BUILD_SECONDS = 300.0
+# From this many waiting rows a batch is built by the second helper rather than in this
+# process (a trickle of single writes is not worth a trip to another process).
+BESIDE_BATCH = 32
 # After a failed merge (a full disk, the helper killed), none is started for this long.
 MERGE_BACKOFF_SECONDS = 60.0
 
@@ -176,6 +179,10 @@ class IndexWriterThread:
         self._batch_size = batch_size
         self._poll = poll_seconds
         self._builder = SegmentBuilder() if builder else None
+        # A second helper builds a backlog's other batch, and a large batch while the first
+        # merges: a process that analyses batches keeps their memory (freed, but too scattered
+        # to be given back), and a helper's goes when it ends, once the index is idle.
+        self._second = SegmentBuilder() if builder else None
         self._merge: _Merge | None = None  # the builder's merge under way
         self._backlog = False  # more than a batch waited at the last drain
         self._merge_failed = -MERGE_BACKOFF_SECONDS  # when a merge last failed
@@ -211,9 +218,10 @@ class IndexWriterThread:
             self._lock_file = None
 
     def close(self) -> None:
-        """End the segment builder (a merge under way is abandoned; its sources stay)."""
-        if self._builder is not None:
-            self._builder.close()
+        """End the segment builders (a merge under way is abandoned; its sources stay)."""
+        for helper in (self._builder, self._second):
+            if helper is not None:
+                helper.close()
         self._merge = None
 
     def _lead(self) -> bool:
@@ -288,6 +296,8 @@ class IndexWriterThread:
             # A long backlog goes in batches twice as large: fewer, larger segments cost less
             # per article (20,000 articles: 235 searchable/s in batches of 500, 261 of 1,000).
             return self._drain_two(2 * self._batch_size if pending > 8 * self._batch_size else None)
+        if pending >= BESIDE_BATCH and self._builder is not None and self._second is not None:
+            return self._drain_beside()
         return self._drain_one()
 
     def _drain_one(self) -> int:
@@ -341,17 +351,22 @@ class IndexWriterThread:
         second: _Batch | None = None
         try:
             second = self._read_batch(after=first.last_row, limit=limit)
-            if second is not None:
+            beside = second is not None and self._submit_second(generation, schema, second)
+            if second is not None and not beside:
                 here = build_segment(generation, schema, second.documents)
             try:
                 there = self._builder.result(timeout=BUILD_SECONDS)
             except BuilderFailed as exc:
                 log_failure(log, "the segment builder failed; building here", exc)
                 there = build_segment(generation, schema, first.documents)
+            if second is not None and beside:
+                here = self._second_result(generation, schema, second)
         except BaseException:
             if here is not None:
                 here.discard()
             self._builder.close()
+            if self._second is not None:
+                self._second.close()
             raise
         settled = 0
         pending = [(first, there), (second, here)]
@@ -368,6 +383,41 @@ class IndexWriterThread:
                 if built is not None:
                     built.discard()
         return settled
+
+    def _drain_beside(self) -> int:
+        """A large batch built by the second helper (the first one merging), then installed."""
+        started = time.monotonic()
+        name, ix = self._indexes.live()
+        generation, schema = ix.storage.folder, ix.schema
+        batch = self._read_batch()
+        if batch is None:
+            return 0
+        if self._submit_second(generation, schema, batch):
+            built = self._second_result(generation, schema, batch)
+        else:
+            built = build_segment(generation, schema, batch.documents)
+        if not self._install(name, ix, built, batch.article_ids):
+            return 0
+        return self._settle(batch, started)
+
+    def _submit_second(self, generation: str, schema: Any, batch: _Batch) -> bool:
+        """Give a batch to the second helper; False (built here instead) if it cannot start."""
+        assert self._second is not None
+        try:
+            self._second.submit("build", generation, schema, batch.documents)
+        except BuilderFailed as exc:
+            log_failure(log, "the second segment builder cannot run; building here", exc)
+            return False
+        return True
+
+    def _second_result(self, generation: str, schema: Any, batch: _Batch) -> Built | None:
+        """The second helper's segment of a batch, or the batch built here if it failed."""
+        assert self._second is not None
+        try:
+            return self._second.result(timeout=BUILD_SECONDS)
+        except BuilderFailed as exc:
+            log_failure(log, "the second segment builder failed; building here", exc)
+            return build_segment(generation, schema, batch.documents)
 
     def _install(
         self, name: str, ix: Any, built: Built | None, replaced_ids: Sequence[int] = ()
@@ -422,9 +472,10 @@ class IndexWriterThread:
     def _without_builder(self, failure: Exception) -> None:
         """Go on as plain Whoosh does (merges inside commits) when the builder cannot run."""
         log_failure(log, "the segment builder cannot run; merging inside commits", failure)
-        if self._builder is not None:
-            self._builder.close()
-        self._builder = None
+        for helper in (self._builder, self._second):
+            if helper is not None:
+                helper.close()
+        self._builder = self._second = None
 
     def finish_merge(self, *, wait: bool = False) -> None:
         """Install the builder's merge if it has finished (with `wait`, once it has)."""
@@ -505,6 +556,8 @@ class IndexWriterThread:
         ("done"); "failed" if it could not."""
         if self._builder is None:
             return self._idle_in_commits()
+        if self._second is not None:
+            self._second.close()  # no batch to build until the next write: its memory goes
         _, ix = self._indexes.live()
         if self._idle_merge_started is None:
             self._idle_merge_started = time.monotonic()

@@ -167,3 +167,25 @@ def test_an_article_written_while_a_merge_runs_is_searchable_before_it_ends(
     archive.writer.finish_merge(wait=True)
     assert archive.find("arras") == [written]
     assert len(archive.find("lille")) == 30
+
+
+def test_batches_are_analysed_by_the_helpers_and_not_in_the_writers_process(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A process that analysed batches keeps their memory; the helpers give theirs back when
+    # they end. Only the writer's process runs this module's patched copy.
+    def in_the_writer(*_: object) -> None:
+        raise AssertionError("a batch was built in the writer's process")
+
+    monkeypatch.setattr("app.search.writer.build_segment", in_the_writer)
+    written = archive.add(*[f"Brest, brève {i}." for i in range(45)])  # a backlog: two at once
+    archive.drain()
+    assert archive.find("brest") == sorted(written)
+    for n in range(3):  # large batches while the first helper merges: the second builds them
+        archive.add(*[f"Vannes, brève {n}-{i}." for i in range(40)])
+        if not archive.writer.merging:
+            assert archive.writer.start_merge(idle=True)
+        archive.drain()
+    archive.writer.finish_merge(wait=True)
+    assert len(archive.find("vannes")) == 120
+    assert len(archive.find("brest")) == 45
