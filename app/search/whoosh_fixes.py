@@ -7,11 +7,14 @@ inlined postings stay readable by plain Whoosh, which has always read them.
 
 from __future__ import annotations
 
+import io
 import threading
 from typing import Any
 
 import whoosh.codec
 from whoosh.codec import whoosh3
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
 from whoosh.matching import ListMatcher
 from whoosh.util.numeric import byte_to_length
 
@@ -137,6 +140,42 @@ def _default_codec(*args: Any, **kwargs: Any) -> Any:
     return whoosh3.W3Codec(*args, **kwargs)
 
 
+class _PositionedFile(io.FileIO):
+    """A file being written that knows its own position instead of asking the kernel.
+
+    A buffered file's `tell()` asks its raw file, and FileIO's asks the kernel (`lseek`): Whoosh
+    calls it for every term it writes, twice, and for every key of its hash files.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, "wb")
+        self._position = 0
+
+    def write(self, data: Any, /) -> int:
+        written = super().write(data)
+        self._position += written
+        return written
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._position = super().seek(offset, whence)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+
+_create_file = FileStorage.create_file
+
+
+def _create_positioned(
+    self: Any, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any
+) -> Any:
+    """FileStorage.create_file, with a file that knows its position (_PositionedFile)."""
+    if excl or mode != "wb" or self.readonly:
+        return _create_file(self, name, excl=excl, mode=mode, **kwargs)
+    return StructFile(io.BufferedWriter(_PositionedFile(self._fpath(name))), name=name, **kwargs)
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
@@ -147,4 +186,5 @@ def apply() -> None:
             whoosh3.W3PostingsWriter.finish_postings = _finish_postings
             whoosh3.W3Codec.postings_reader = _postings_reader
             whoosh.codec.default_codec = _default_codec
+            FileStorage.create_file = _create_positioned
             _applied = True
