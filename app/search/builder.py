@@ -9,8 +9,8 @@ lock in a commit that only moves its file in and writes the table of contents: a
 replaces its sources, and the deletions made in them meanwhile are applied to it again.
 
 `SegmentBuilder` runs these jobs in a helper process (spawned, so no lock or thread is
-inherited) one at a time; `build_segment` and `merge_segments` also run in the writer's own
-process, which is how a backlog is written two batches at a time.
+inherited) one at a time; the writer keeps two, so that a backlog is written two batches at a
+time. `build_segment` also runs in the writer's own process when a helper cannot.
 """
 
 from __future__ import annotations

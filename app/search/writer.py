@@ -156,8 +156,9 @@ def wait_until_indexed(db: Database, outbox_ids: list[int], timeout: float) -> b
 class IndexWriterThread:
     """Owns the Whoosh writer; `wake()` after a write, `wait_for()` to read one's own writes.
 
-    With a segment builder (the default), merges run in the builder's process, and a backlog is
-    written two batches at a time, one there and one here; the lock is held only to install them.
+    With segment builders (the default), merges run in the first builder's process, a backlog
+    is written two batches at a time, one by each builder, and a large batch while the first
+    merges by the second; the lock is held only to install them.
     """
 
     def __init__(
